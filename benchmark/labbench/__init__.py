@@ -1,0 +1,1 @@
+"""labbench: the OpenLab benchmark harness."""

@@ -1,0 +1,153 @@
+"""Every OpenLab workflow is a nox session.
+
+All sessions share ONE virtual environment (``.venv`` at the repository root, or the
+folder named by ``OPENLAB_VENV``). It is created on first use and reused afterwards:
+torch and torchvision are gigabytes and are never installed twice. Two stamp files
+inside the environment record what was installed, so a session re-installs only
+what changed:
+
+* ``openlab-deps.sha256``      third-party requirements (torch, tools);
+* ``openlab-packages.sha256``  the OpenLab distributions and the C++/CUDA sources
+                               that ``labcore._C`` is compiled from.
+
+    pip install nox && nox -s tests      # the test suite
+    pip install nox && nox -s benchmark  # the main job: the benchmark sweep
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent.resolve()
+VENV = Path(os.environ.get("OPENLAB_VENV", ROOT / ".venv"))
+BIN = VENV / "bin"
+PYTHON = str(BIN / "python")
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "tests"]
+
+# torch and torchvision first, pinned: pip takes these builds from the local disk.
+TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
+TOOLS = ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "setuptools>=70", "wheel", "ninja"]
+# Installed in this order; each depends only on those before it.
+DISTRIBUTIONS = ["packages/core", "packages/cls", "packages/det", "benchmark"]
+
+
+def _digest(paths: list[Path], extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for path in sorted(paths):
+        h.update(str(path.relative_to(ROOT)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _package_sources() -> list[Path]:
+    files = [ROOT / d / name for d in DISTRIBUTIONS for name in ("pyproject.toml", "setup.py")]
+    files = [f for f in files if f.exists()]
+    csrc = ROOT / "csrc"
+    if csrc.exists():
+        files += [p for p in csrc.rglob("*") if p.is_file()]
+    return files
+
+
+def _pip(session: nox.Session, *args: str) -> None:
+    session.run(
+        PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q", *args, external=True
+    )
+
+
+def _cuda_env() -> dict[str, str]:
+    """Point the extension build at nvcc when one is installed (CUDA kernels compile
+    without a GPU); FORCE_CUDA/OPENLAB_WITH_CUDA from the caller win."""
+    env: dict[str, str] = {}
+    if "CUDA_HOME" not in os.environ:
+        for nvcc in (
+            "/usr/local/cuda/bin/nvcc",
+            *sorted(Path("/usr/local").glob("cuda-*/bin/nvcc")),
+        ):
+            if Path(nvcc).exists():
+                env["CUDA_HOME"] = str(Path(nvcc).resolve().parent.parent)
+                break
+    env.setdefault("MAX_JOBS", str(os.cpu_count() or 2))
+    return env
+
+
+def shared_env(session: nox.Session, force_packages: bool = False) -> dict[str, str]:
+    """Create or update the shared environment; returns the env for session.run."""
+    if not (BIN / "python").exists():
+        session.log(f"creating the shared environment in {VENV}")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    deps_stamp = VENV / "openlab-deps.sha256"
+    deps = _digest([], extra="\n".join(TORCH + TOOLS))
+    if not deps_stamp.exists() or deps_stamp.read_text() != deps:
+        session.log("installing torch, torchvision and the tools (first run only)")
+        _pip(session, "--upgrade", "pip")
+        _pip(session, *TORCH, *TOOLS)
+        deps_stamp.write_text(deps)
+    pkg_stamp = VENV / "openlab-packages.sha256"
+    pkgs = _digest(_package_sources())
+    if force_packages or not pkg_stamp.exists() or pkg_stamp.read_text() != pkgs:
+        session.log("installing the OpenLab distributions (editable) and building labcore._C")
+        editable = [arg for d in DISTRIBUTIONS for arg in ("-e", str(ROOT / d))]
+        session.run(
+            PYTHON,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-q",
+            "--no-build-isolation",
+            *editable,
+            external=True,
+            env=_cuda_env(),
+        )
+        pkg_stamp.write_text(pkgs)
+    return {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(VENV)}
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite. Extra arguments go to pytest: nox -s tests -- -k resume"""
+    env = shared_env(session)
+    args = session.posargs or ["-n", "2", "--durations=15"]
+    session.run(PYTHON, "-m", "pytest", *args, external=True, env=env)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    env = shared_env(session)
+    session.run(str(BIN / "ruff"), "check", ".", external=True, env=env)
+    session.run(str(BIN / "ruff"), "format", "--check", ".", external=True, env=env)
+
+
+@nox.session
+def ops(session: nox.Session) -> None:
+    """Rebuild the compiled ops (labcore._C); OPENLAB_WITH_CUDA=0/1 forces CPU-only or CUDA."""
+    env = shared_env(session, force_packages=True)
+    session.run(
+        PYTHON, "-c", "import labcore.ops as o; print(o.build_info())", external=True, env=env
+    )
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The quickest real training: a small classifier on synthetic shapes, on the CPU."""
+    env = shared_env(session)
+    session.run(str(BIN / "lab"), "demo", *session.posargs, external=True, env=env)
+
+
+@nox.session
+def benchmark(session: nox.Session) -> None:
+    """The main job: train every registered config under its protocol(s).
+
+    nox -s benchmark -- --list | --dry-run | --only PATTERN | --report | --publish DEST
+    """
+    env = shared_env(session)
+    session.run(str(BIN / "labbench"), *session.posargs, external=True, env=env)

@@ -1,0 +1,1 @@
+"""labcls: image classification on labcore."""

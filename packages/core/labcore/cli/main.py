@@ -1,0 +1,48 @@
+"""The ``lab`` command.
+
+Each sub-command lives in its own module ``labcore.cli.<name>`` that defines
+``add_arguments(parser)`` and ``run(args) -> int``, plus a one-line module docstring
+used as its help. Errors a user can cause (:class:`labcore.errors.LabError`) are
+printed as one clear message with exit status 2; ``--debug`` shows the traceback too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from labcore.errors import LabError
+
+COMMANDS = ["train", "test", "info", "data"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lab", description="OpenLab command line")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"labcore.cli.{name.replace('-', '_')}")
+        doc = (module.__doc__ or "").strip().splitlines()[0]
+        command = sub.add_parser(name, help=doc, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except LabError as err:
+        if args.debug:
+            raise
+        print(f"lab {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

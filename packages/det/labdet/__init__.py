@@ -1,0 +1,1 @@
+"""labdet: object detection and instance segmentation on labcore."""
