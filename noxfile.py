@@ -20,6 +20,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nox
@@ -129,11 +130,37 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def ops(session: nox.Session) -> None:
-    """Rebuild the compiled ops (labcore._C); OPENLAB_WITH_CUDA=0/1 forces CPU-only or CUDA."""
+    """Rebuild the compiled ops (labcore._C) and print how they were built.
+
+    CUDA kernels compile when nvcc is found (CUDA_HOME), also without a GPU;
+    OPENLAB_WITH_CUDA=0/1 forces CPU-only or CUDA, TORCH_CUDA_ARCH_LIST picks the GPU
+    architectures (default 8.0;9.0), MAX_JOBS the parallel compile jobs.
+    """
+    start = time.monotonic()
     env = shared_env(session, force_packages=True)
-    session.run(
-        PYTHON, "-c", "import labcore.ops as o; print(o.build_info())", external=True, env=env
-    )
+    session.log(f"installed and built labcore._C in {time.monotonic() - start:.0f} s")
+    show = "import pprint, labcore.ops as o; pprint.pprint(o.build_info(), sort_dicts=False)"
+    session.run(PYTHON, "-c", show, external=True, env=env)
+
+
+@nox.session(name="bench-ops")
+def bench_ops(session: nox.Session) -> None:
+    """Time the compiled ops against their plain references and print the ratios.
+
+    nox -s bench-ops -- [--device cuda] [--repeats N] [--quick]
+    """
+    env = shared_env(session)
+    session.run(PYTHON, "-m", "labcore.ops.bench", *session.posargs, external=True, env=env)
+
+
+@nox.session(name="bench-det")
+def bench_det(session: nox.Session) -> None:
+    """Time labdet's RetinaNet and Faster R-CNN R50-FPN against torchvision's on one batch.
+
+    nox -s bench-det -- [--device cuda] [--size 512] [--batch 2] [--repeats 5] [--quick]
+    """
+    env = shared_env(session)
+    session.run(PYTHON, "-m", "labdet.bench", *session.posargs, external=True, env=env)
 
 
 @nox.session
@@ -151,3 +178,23 @@ def benchmark(session: nox.Session) -> None:
     """
     env = shared_env(session)
     session.run(str(BIN / "labbench"), *session.posargs, external=True, env=env)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Regenerate the generated documentation: docs/model_zoo.md and model_zoo/schema.json
+    from the model-zoo manifests. ``nox -s docs -- --check`` fails when they are stale."""
+    env = shared_env(session)
+    lab = str(BIN / "lab")
+    if "--check" in session.posargs:
+        session.run(lab, "zoo", "docs", "--check", external=True, env=env)
+        return
+    session.run(lab, "zoo", "schema", external=True, env=env)
+    session.run(lab, "zoo", "docs", external=True, env=env)
+
+
+@nox.session
+def zoo(session: nox.Session) -> None:
+    """The model zoo: nox -s zoo -- list | show NAME | download NAME | verify | publish ..."""
+    env = shared_env(session)
+    session.run(str(BIN / "lab"), "zoo", *(session.posargs or ["list"]), external=True, env=env)

@@ -9,3 +9,5 @@ __version__ = "0.1.0"
 from labcore.engine import compat as _compat  # noqa: E402
 
 _compat.apply()
+
+from labcore.zoo import scheme as _zoo_scheme  # noqa: E402,F401  (registers zoo:// with MMEngine)

@@ -14,24 +14,38 @@ import sys
 
 from labcore.errors import LabError
 
-COMMANDS = ["train", "test", "info", "data"]
+COMMANDS = ["train", "test", "info", "data", "analyze", "convert", "zoo", "infer"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``lab`` parser with every command, or with the command ``only`` alone (then
+    only that command's module is imported, which keeps start-up short)."""
     parser = argparse.ArgumentParser(prog="lab", description="OpenLab command line")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in [only] if only else COMMANDS:
         module = importlib.import_module(f"labcore.cli.{name.replace('-', '_')}")
         doc = (module.__doc__ or "").strip().splitlines()[0]
-        command = sub.add_parser(name, help=doc, description=module.__doc__)
+        command = sub.add_parser(
+            name,
+            help=doc,
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(command)
         command.set_defaults(_run=module.run)
     return parser
 
 
+def _command_name(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first argument that is not an option)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(only=_command_name(argv)).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except LabError as err:

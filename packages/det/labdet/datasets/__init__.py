@@ -1,1 +1,27 @@
+"""COCO-format data sets and detection transforms (registered in labdet's DATASETS, TRANSFORMS).
 
+labcore's shared transforms (LoadImageFromFile, ...) are imported so that labdet pipelines
+can name them: MMEngine does not import a parent registry's locations on look-up.
+"""
+
+import labcore.datasets  # noqa: F401
+from labdet.datasets.coco import AnnotationError, CocoDataset
+from labdet.datasets.transforms import (
+    DetPad,
+    DetRandomFlip,
+    DetResize,
+    LoadDetAnnotations,
+    PackDetInputs,
+    decode_segmentation,
+)
+
+__all__ = [
+    "AnnotationError",
+    "CocoDataset",
+    "DetPad",
+    "DetRandomFlip",
+    "DetResize",
+    "LoadDetAnnotations",
+    "PackDetInputs",
+    "decode_segmentation",
+]

@@ -1,1 +1,2 @@
-
+from labcore.models.necks.fpn import FPN  # noqa: F401
+from labcore.models.necks.gap import GlobalAveragePooling  # noqa: F401

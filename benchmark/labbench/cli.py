@@ -1,0 +1,254 @@
+"""The ``labbench`` command: benchmark every registered config under its protocols.
+
+labbench                       every config under the tiny protocols, every seed
+labbench --list                registered configs and their protocols
+labbench --dry-run             every protocol, full ones too: build + 2 iterations
+labbench --report              the leaderboard from what MLflow holds
+labbench --sync                send runs an unreachable MLflow server missed
+labbench --publish DEST        after the sweep, publish the weights to the model zoo
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from labbench.discovery import registered_configs
+from labbench.executor import make_executor
+from labbench.leaderboard import records_from_mlflow, records_from_work_dir, write_leaderboard
+from labbench.plan import build_plan
+from labbench.protocol import Protocol, load_all_protocols
+from labbench.sweep import Sweep
+from labbench.tracking import Tracker, sync, tracking_uri
+from labcore.errors import ConfigError, LabError, close_matches
+
+DEFAULT_WORK_DIR = Path("work_dirs/benchmark")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labbench",
+        description=__doc__.splitlines()[0],
+        epilog="\n".join(__doc__.splitlines()[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--protocol", action="append", help="only this protocol (repeatable)")
+    parser.add_argument(
+        "--only", metavar="PATTERN", help="configs whose name matches (glob or substring)"
+    )
+    parser.add_argument("--seeds", help="comma-separated seeds instead of the protocol's, e.g. 0,1")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="runs in parallel, CPU threads split between them (default: 1 with a GPU, "
+        "else one per CPU core up to 8)",
+    )
+    parser.add_argument(
+        "--devices", type=int, default=1, help="devices per run; more than 1 runs torchrun"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="build every config of every protocol and run 2 iterations on synthetic data",
+    )
+    parser.add_argument(
+        "--rerun", action="store_true", help="train again runs that already finished"
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="write the leaderboard from MLflow and exit"
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list registered configs with their protocols"
+    )
+    parser.add_argument(
+        "--sync", action="store_true", help="log to MLflow the runs it has not received"
+    )
+    parser.add_argument(
+        "--publish", metavar="DEST", help="publish finished runs to the model zoo at DEST"
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, default=DEFAULT_WORK_DIR, help=f"default {DEFAULT_WORK_DIR}"
+    )
+    return parser  # fmt: skip
+
+
+def default_workers() -> int:
+    """One run at a time with a GPU; without, one run per core (tiny runs use one thread)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return 1
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _selected(args, protocols: dict[str, Protocol], *, default: list[str]) -> list[str]:
+    for name in args.protocol or []:
+        if name not in protocols:
+            matches = close_matches(name, protocols)
+            hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
+            raise ConfigError(
+                f"unknown protocol {name!r}.{hint} Known: {', '.join(sorted(protocols))}."
+            )
+    return list(args.protocol or default)
+
+
+def _seeds(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError as err:
+        raise ConfigError(
+            f"--seeds {text!r} is not a comma-separated list of integers, e.g. 0,1,2"
+        ) from err
+
+
+def _tracker(work_dir: Path) -> Tracker:
+    return Tracker(tracking_uri(work_dir), artifact_root=work_dir / "mlartifacts")
+
+
+def list_configs(protocols: dict[str, Protocol]) -> int:
+    entries = registered_configs()
+    for name, protocol in sorted(protocols.items()):
+        kind = "tiny, default sweep" if protocol.tiny else "full"
+        print(f"{protocol.label} [{kind}] task={protocol.task} seeds={list(protocol.seeds)}")
+        print(f"  {protocol.description.splitlines()[0] if protocol.description else ''}")
+        members = [e for e in entries if name in e.protocols]
+        for entry in members:
+            mark = " (baseline)" if entry.name == protocol.baseline else ""
+            print(f"    {entry.name:44s} {entry.config}{mark}")
+        if not members:
+            print("    (no registered configs)")
+    unknown = sorted({p for e in entries for p in e.protocols} - set(protocols))
+    for name in unknown:
+        print(
+            f"unknown protocol {name!r} named by: {', '.join(e.name for e in entries if name in e.protocols)}"
+        )
+    return 0
+
+
+def report(work_dir: Path, protocols: dict[str, Protocol]) -> int:
+    tracker = _tracker(work_dir)
+    try:
+        records = records_from_mlflow(tracker, protocols)
+    except Exception as err:  # server down or unreadable store
+        raise LabError(
+            f"cannot read MLflow at {tracker.uri} ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:200]}); start the server or point "
+            "MLFLOW_TRACKING_URI at it."
+        ) from err
+    if records.empty:
+        print(f"MLflow at {tracker.uri} holds no benchmark runs; run `labbench` first.")
+        return 1
+    paths = write_leaderboard(records, protocols, work_dir / "leaderboard")
+    print(paths["md"].read_text())
+    print("Leaderboard written: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def run_sweep(args, protocols: dict[str, Protocol]) -> int:
+    mode = "dry-run" if args.dry_run else "train"
+    default = (
+        sorted(protocols) if args.dry_run else sorted(n for n, p in protocols.items() if p.tiny)
+    )
+    selected = _selected(args, protocols, default=default)
+    plan = build_plan(
+        registered_configs(),
+        protocols,
+        selected=selected,
+        mode=mode,
+        seeds=_seeds(args.seeds),
+        devices=args.devices,
+        only=args.only,
+    )
+    if not plan.runs and not plan.refused:
+        print(f"No registered configs under {', '.join(selected)}; see `labbench --list`.")
+        return 1
+    work_dir = args.work_dir.resolve()
+    tracker = None if args.dry_run else _tracker(work_dir)
+    if tracker is not None:
+        print(f"MLflow: {tracker.uri}")
+    workers = args.workers or default_workers()
+    sweep = Sweep(
+        work_dir,
+        executor=make_executor(devices=args.devices, workers=workers),
+        tracker=tracker,
+        workers=workers,
+        rerun=args.rerun or args.dry_run,
+    )
+    result = sweep.run(plan)
+    sweep.summary()
+    if args.dry_run or result.interrupted:
+        return result.exit_code
+    records = None
+    if result.tracking_error is None:
+        try:
+            records = records_from_mlflow(tracker, {n: protocols[n] for n in selected})
+        except Exception as err:  # the server went away after the last run was logged
+            print(f"MLflow cannot be read ({type(err).__name__}); leaderboard from {work_dir}.")
+    if records is None:
+        records = records_from_work_dir(work_dir)
+    if not records.empty:
+        paths = write_leaderboard(
+            records, {n: protocols[n] for n in selected}, work_dir / "leaderboard"
+        )
+        print(f"Leaderboard: {paths['md']} (also .csv, .tex, .html)")
+    if args.publish:
+        from labbench.publish import publish
+
+        finished = [o.run_dir for o in result.outcomes if o.status in ("finished", "cached")]
+        entries = publish(finished, args.publish)
+        print(f"Published {len(entries)} model(s) to {args.publish}.")
+    return result.exit_code
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the workers as Ctrl-C does
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
+    try:
+        return _dispatch(args)
+    except LabError as err:
+        print(f"labbench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("labbench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args) -> int:
+    protocols = load_all_protocols()
+    if args.list:
+        return list_configs(protocols)
+    if args.sync:
+        tracker = _tracker(args.work_dir.resolve())
+        try:
+            logged, present = sync(args.work_dir.resolve(), tracker)
+        except LabError:
+            raise
+        except Exception as err:  # still unreachable: nothing is lost, try again later
+            raise LabError(
+                f"MLflow at {tracker.uri} still cannot be reached ({type(err).__name__}); the "
+                f"runs stay in {args.work_dir}. Run `labbench --sync` again when it is up."
+            ) from err
+        print(f"Synced {len(logged)} run(s) to {tracker.uri}; {len(present)} were already there.")
+        return 0
+    if args.report:
+        return report(args.work_dir.resolve(), protocols)
+    return run_sweep(args, protocols)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

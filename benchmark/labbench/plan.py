@@ -1,0 +1,119 @@
+"""The sweep plan: which (config, protocol, seed) runs to make, and how long they take."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labbench.discovery import ConfigEntry
+from labbench.protocol import Protocol
+from labbench.resolve import RunSpec, data_root, resolve_run
+from labcore.errors import LabError
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A config that cannot run under a protocol (conflict, unknown protocol, no data)."""
+
+    config_name: str
+    protocol: str
+    error: str
+
+
+@dataclass
+class Plan:
+    """Resolved runs, and the (config, protocol) pairs that were refused."""
+
+    runs: list[RunSpec] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def matches(entry: ConfigEntry, pattern: str | None) -> bool:
+    """``--only``: a glob on the model name or config path, or a plain substring."""
+    if not pattern:
+        return True
+    names = (entry.name, entry.config)
+    if any(c in pattern for c in "*?["):
+        return any(fnmatch.fnmatch(name, pattern) for name in names)
+    return any(pattern in name for name in names)
+
+
+def build_plan(
+    entries: list[ConfigEntry],
+    protocols: dict[str, Protocol],
+    *,
+    selected: list[str],
+    mode: str = "train",
+    seeds: list[int] | None = None,
+    only: str | None = None,
+    devices: int | None = None,
+) -> Plan:
+    """Resolve every run of every entry registered under a ``selected`` protocol.
+
+    A dry run uses one seed and the protocol's synthetic stand-in data. A config whose
+    protocol is unknown, whose data is missing, or which conflicts with its protocol is
+    refused (recorded, not raised), so the rest of the sweep goes on; an unknown protocol
+    outside the selection is only a warning, except in a dry run of every protocol, which
+    checks every metafile.
+    """
+    plan = Plan()
+    roots: dict[str, Path | LabError] = {}
+    for entry in entries:
+        if not matches(entry, only):
+            continue
+        for name in entry.protocols:
+            if name not in protocols:
+                message = (
+                    f"{entry.path.parent / 'metafile.yml'} names protocol {name!r}, which does "
+                    f"not exist (known: {', '.join(sorted(protocols))})."
+                )
+                checks_all = mode == "dry-run" and set(selected) >= set(protocols)
+                if checks_all or name in selected:
+                    plan.refused.append(Refusal(entry.name, name, message))
+                else:  # not part of this sweep: say so, but do not fail it
+                    plan.warnings.append(f"{entry.name}: {message}")
+                continue
+            if name not in selected:
+                continue
+            protocol = protocols[name]
+            if name not in roots:
+                try:
+                    data_protocol = protocol.dry_run_protocol() if mode == "dry-run" else protocol
+                    roots[name] = data_root(data_protocol)
+                except LabError as err:
+                    roots[name] = err
+            root = roots[name]
+            if isinstance(root, LabError):
+                plan.refused.append(Refusal(entry.name, name, str(root)))
+                continue
+            run_seeds = protocol.seeds[:1] if mode == "dry-run" else protocol.seeds
+            if seeds is not None:
+                run_seeds = seeds[:1] if mode == "dry-run" else seeds
+            try:
+                for seed in run_seeds:
+                    plan.runs.append(
+                        resolve_run(entry, protocol, seed, root, mode=mode, devices=devices)
+                    )
+            except Exception as err:  # any config error: refuse this config only
+                plan.refused.append(Refusal(entry.name, name, f"{type(err).__name__}: {err}"))
+    return plan
+
+
+def estimate_seconds(spec: RunSpec, work_dir: Path) -> float:
+    """Expected duration of a run: the mean of earlier finished runs of the same config
+    and protocol in ``work_dir``, else the protocol's ``estimate_s`` hint."""
+    folder = spec.run_dir(work_dir).parent
+    durations = []
+    for result_path in folder.glob("*/result.json"):
+        try:
+            result = json.loads(result_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if result.get("status") == "finished" and result.get("wall_time_s"):
+            durations.append(float(result["wall_time_s"]))
+    if durations:
+        return sum(durations) / len(durations)
+    return spec.protocol.estimate_s

@@ -1,0 +1,342 @@
+"""Benchmark protocols: what a fair comparison holds equal.
+
+A protocol is a versioned YAML file (``benchmark/protocols/<name>.yaml``). It fixes the
+task, the dataset (name, version, and where it comes from: a data root or a synthetic
+generator with its seed), the splits, the input resolution, the train and test
+pipelines, the training budget (iterations or epochs at a global batch size), the
+evaluation metric and its direction, the seeds, determinism, and the baseline config.
+
+The config fragment a protocol fixes lives under ``fixed:``. Strings in it may name the
+protocol's data variables as ``${data_root}``, ``${train_ann}``, ...: those say *where*
+the data is on this machine and are filled in by the harness. Everything else in
+``fixed:`` says *what* is compared, and a config that sets any of it to another value is
+refused (see :mod:`labbench.resolve`).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from labcore.errors import ConfigError, close_matches
+
+PROTOCOLS_ENV = "OPENLAB_PROTOCOLS"
+_VARIABLE = re.compile(r"\$\{(\w+)\}")
+_REQUIRED = ("name", "version", "task", "dataset", "budget", "metric", "seeds", "fixed")
+
+
+def default_protocol_dirs() -> list[Path]:
+    """Folders searched for ``<name>.yaml``: ``$OPENLAB_PROTOCOLS`` (os.pathsep-separated)
+    first, then the ``protocols/`` folder shipped beside the labbench package."""
+    dirs = [Path(p) for p in os.environ.get(PROTOCOLS_ENV, "").split(os.pathsep) if p]
+    dirs.append(Path(__file__).resolve().parent.parent / "protocols")
+    return dirs
+
+
+@dataclass(frozen=True)
+class Metric:
+    """The evaluation metric a protocol ranks by.
+
+    ``key`` is the name the evaluator reports (``accuracy/top1``, ``coco/bbox_mAP``);
+    ``name`` is the short name used in metafiles' ``Expected`` and in leaderboards.
+    """
+
+    key: str
+    name: str
+    greater_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The training budget: iterations or epochs, at a global batch size.
+
+    ``batch_size`` is global: a run on N devices uses ``batch_size // N`` per device.
+    """
+
+    batch_size: int
+    max_iters: int | None = None
+    max_epochs: int | None = None
+    val_interval: int | None = None
+
+    def train_cfg(self) -> dict[str, Any]:
+        """The ``train_cfg`` that this budget means; validation runs at the end by default."""
+        if self.max_iters is not None:
+            interval = self.val_interval or self.max_iters
+            return dict(by_epoch=False, max_iters=self.max_iters, val_interval=interval)
+        return dict(by_epoch=True, max_epochs=self.max_epochs, val_interval=self.val_interval or 1)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a protocol's data comes from.
+
+    Either ``synthetic`` (keyword arguments of the generator, which writes the dataset in
+    its real on-disk format and returns its root) or ``root`` (a folder, overridable by the
+    environment variable ``root_env``). ``variables`` are the ``${...}`` values besides
+    ``data_root`` (annotation files, image folders).
+    """
+
+    synthetic: dict[str, Any] | None = None
+    generator: str = "labcore.datasets.synthetic:ensure_shapes"
+    root: str | None = None
+    root_env: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.synthetic is not None
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One benchmark protocol, loaded from YAML (see the module docstring)."""
+
+    name: str
+    version: int
+    task: str
+    description: str
+    dataset: dict[str, Any]
+    data: DataSource
+    splits: dict[str, str]
+    input_size: tuple[int, int]
+    budget: Budget
+    metric: Metric
+    seeds: tuple[int, ...]
+    deterministic: bool
+    baseline: str | None
+    fixed: dict[str, Any]
+    tiny: bool = False
+    devices: int = 1
+    estimate_s: float = 60.0
+    task_fixed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stop_after_epochs: int | None = None
+    dry_run: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """``name@vN``: how runs and leaderboards name the protocol."""
+        return f"{self.name}@v{self.version}"
+
+    def dry_run_protocol(self) -> Protocol:
+        """The protocol as ``--dry-run`` runs it: the same pipelines and resolution on
+        synthetic data in the real dataset's format, one seed, ``dry_run.iters`` (default
+        2) iterations: the first ``iters x batch_size`` samples (``dry_run.subset``,
+        default true, for datasets built on MMEngine's BaseDataset) and one epoch."""
+        spec = self.dry_run
+        if "synthetic" not in spec:
+            raise ConfigError(
+                f"protocol {self.name!r} ({self.path}) has no dry_run.synthetic section; add one "
+                "naming the synthetic generator arguments that mimic its dataset."
+            )
+        data = DataSource(
+            synthetic=dict(spec["synthetic"]),
+            generator=spec.get("generator", self.data.generator),
+            variables={**self.data.variables, **spec.get("variables", {})},
+        )
+        per_device, iters = int(spec.get("batch_size", 2)), int(spec.get("iters", 2))
+        stop_after_epochs = None
+        if self.budget.max_epochs is not None:
+            # Epoch-based schedules need the real length (a warm-up of 20 epochs must fit),
+            # so the loop keeps it and the run stops after its first, short, epoch.
+            budget = Budget(per_device, max_epochs=self.budget.max_epochs, val_interval=1)
+            stop_after_epochs = 1
+        else:
+            budget = Budget(batch_size=per_device, max_iters=iters)
+        fixed = copy.deepcopy(self.fixed)
+        for split in ("train_dataloader", "val_dataloader", "test_dataloader"):
+            if split in fixed and isinstance(fixed[split], dict):
+                fixed[split]["num_workers"] = 0
+                fixed[split]["persistent_workers"] = False
+                if split != "train_dataloader":
+                    fixed[split]["batch_size"] = 1
+                if spec.get("subset", True):  # MMEngine datasets: keep the first samples
+                    count = iters * per_device if split == "train_dataloader" else 2
+                    fixed[split].setdefault("dataset", {})["indices"] = count
+        return Protocol(
+            **{
+                **self.__dict__,
+                "data": data,
+                "budget": budget,
+                "seeds": self.seeds[:1],
+                "fixed": fixed,
+                "deterministic": False,
+                "estimate_s": float(spec.get("estimate_s", 30.0)),
+                "stop_after_epochs": stop_after_epochs,
+                "devices": 1,  # the dry run's batch is per device
+            }
+        )
+
+    def data_variables(self, data_root: str | Path) -> dict[str, str]:
+        """The values of ``${...}`` in ``fixed`` for data found at ``data_root``."""
+        return {"data_root": str(data_root), **self.data.variables}
+
+    def fixed_fields(
+        self,
+        data_root: str | Path,
+        *,
+        task: str | None = None,
+        devices: int | None = None,
+        fill: bool = True,
+    ) -> dict[str, Any]:
+        """The config fragment this protocol fixes for a config of ``task`` (the metafile's
+        Task; ``task_fixed`` may fix more for one task, e.g. masks for instance
+        segmentation), with data variables filled in and the budget applied (``train_cfg``
+        and the per-device train batch size)."""
+        devices = devices or self.devices
+        if self.budget.batch_size % devices:
+            raise ConfigError(
+                f"protocol {self.name!r}: global batch size {self.budget.batch_size} does not "
+                f"divide over {devices} devices; run it on a divisor of the batch size."
+            )
+        fixed = _merged(self.fixed, self.task_fixed.get(task or "", {}))
+        if fill:  # without: ``${...}`` stay, marking what says where the data is
+            fixed = fill_variables(fixed, self.data_variables(data_root))
+        fixed.setdefault("train_dataloader", {})["batch_size"] = self.budget.batch_size // devices
+        fixed["train_cfg"] = self.budget.train_cfg()
+        return fixed
+
+
+def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``base`` with ``update`` merged in (dicts recursively, lists replaced)."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def fill_variables(tree: Any, values: dict[str, str]) -> Any:
+    """Replace ``${name}`` in every string of ``tree`` (dicts and lists, recursively)."""
+    if isinstance(tree, dict):
+        return {k: fill_variables(v, values) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [fill_variables(v, values) for v in tree]
+    if isinstance(tree, str):
+
+        def substitute(match: re.Match) -> str:
+            if match.group(1) not in values:
+                raise ConfigError(
+                    f"protocol variable ${{{match.group(1)}}} has no value; define it under "
+                    f"dataset.variables (known: {sorted(values)})."
+                )
+            return values[match.group(1)]
+
+        return _VARIABLE.sub(substitute, tree)
+    return tree
+
+
+def uses_variables(tree: Any) -> bool:
+    """Whether a protocol value names a data variable (so it says where, not what)."""
+    if isinstance(tree, dict):
+        return any(uses_variables(v) for v in tree.values())
+    if isinstance(tree, list | tuple):
+        return any(uses_variables(v) for v in tree)
+    return isinstance(tree, str) and bool(_VARIABLE.search(tree))
+
+
+def protocol_from_dict(raw: dict[str, Any], path: Path | None = None) -> Protocol:
+    """Build a :class:`Protocol` from parsed YAML; a missing field raises ConfigError."""
+    where = f" ({path})" if path else ""
+    missing = [key for key in _REQUIRED if key not in raw]
+    if missing:
+        raise ConfigError(
+            f"protocol {raw.get('name', '?')!r}{where} lacks the fields {missing}; "
+            f"every protocol must define {list(_REQUIRED)}."
+        )
+    dataset = dict(raw["dataset"])
+    data = DataSource(
+        synthetic=dataset.pop("synthetic", None),
+        generator=dataset.pop("generator", DataSource.generator),
+        root=dataset.pop("root", None),
+        root_env=dataset.pop("root_env", None),
+        variables={k: str(v) for k, v in dataset.pop("variables", {}).items()},
+    )
+    if not data.is_synthetic and not data.root:
+        raise ConfigError(
+            f"protocol {raw['name']!r}{where}: dataset needs either `synthetic` (generator "
+            "arguments) or `root` (a data folder)."
+        )
+    budget = Budget(**raw["budget"])
+    if (budget.max_iters is None) == (budget.max_epochs is None):
+        raise ConfigError(
+            f"protocol {raw['name']!r}{where}: budget must set exactly one of max_iters and "
+            f"max_epochs (got {raw['budget']})."
+        )
+    metric = raw["metric"]
+    return Protocol(
+        name=str(raw["name"]),
+        version=int(raw["version"]),
+        task=str(raw["task"]),
+        description=str(raw.get("description", "")).strip(),
+        dataset=dataset,
+        data=data,
+        splits=dict(raw.get("splits", {})),
+        input_size=tuple(raw.get("input_size", (224, 224))),
+        budget=budget,
+        metric=Metric(
+            key=metric["key"],
+            name=metric.get("name", metric["key"].split("/")[-1]),
+            greater_is_better=bool(metric.get("greater_is_better", True)),
+        ),
+        seeds=tuple(int(s) for s in raw["seeds"]),
+        deterministic=bool(raw.get("deterministic", False)),
+        baseline=raw.get("baseline"),
+        fixed=dict(raw["fixed"]),
+        tiny=bool(raw.get("tiny", False)),
+        devices=int(raw.get("devices", 1)),
+        estimate_s=float(raw.get("estimate_s", 60.0)),
+        task_fixed=dict(raw.get("task_fixed") or {}),
+        dry_run=dict(raw.get("dry_run", {})),
+        path=path,
+    )
+
+
+def list_protocols(dirs: list[Path] | None = None) -> dict[str, Path]:
+    """Every protocol name found, mapped to its file (earlier folders win)."""
+    found: dict[str, Path] = {}
+    for folder in dirs or default_protocol_dirs():
+        for path in sorted(Path(folder).glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def load_protocol(name_or_path: str | Path, dirs: list[Path] | None = None) -> Protocol:
+    """Load a protocol by name (searched in :func:`default_protocol_dirs`) or by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        known = list_protocols(dirs)
+        if str(name_or_path) not in known:
+            matches = close_matches(str(name_or_path), known)
+            hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
+            raise ConfigError(
+                f"unknown protocol {str(name_or_path)!r}.{hint} Known protocols: "
+                f"{', '.join(sorted(known)) or 'none'}; they are the YAML files in "
+                f"{', '.join(str(d) for d in dirs or default_protocol_dirs())}."
+            )
+        path = known[str(name_or_path)]
+    if not path.is_file():
+        raise ConfigError(f"protocol file {path} does not exist; check the path.")
+    with open(path) as f:
+        raw = yaml.safe_load(f)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"protocol file {path} is not a YAML mapping; see benchmark/protocols/.")
+    if raw.get("name") != path.stem:
+        raise ConfigError(
+            f"protocol file {path} declares name {raw.get('name')!r}; the name must equal the "
+            f"file stem {path.stem!r}."
+        )
+    return protocol_from_dict(raw, path)
+
+
+def load_all_protocols(dirs: list[Path] | None = None) -> dict[str, Protocol]:
+    """Every protocol found, by name."""
+    return {name: load_protocol(path, dirs) for name, path in list_protocols(dirs).items()}

@@ -1,0 +1,81 @@
+"""Publishing benchmarked weights to the model zoo (``labbench --publish DEST``).
+
+For each config, the seed whose metric is closest to the mean over seeds is published
+(the representative run, not the luckiest), with the mean and std over all seeds, through
+``labcore.zoo.publish_runs``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from labbench.stats import summarize_seeds
+from labbench.tracking import LOGGED_MARKER
+from labcore.errors import LabError
+
+
+def _zoo_publisher():
+    try:
+        from labcore import zoo
+
+        return zoo.ZooRun, zoo.publish_runs
+    except (ImportError, AttributeError) as err:
+        raise LabError(
+            "this labcore has no model-zoo publisher (labcore.zoo.publish_runs); update "
+            "labcore or run without --publish."
+        ) from err
+
+
+def zoo_runs(run_dirs: list[Path]) -> list:
+    """One ``labcore.zoo.ZooRun`` per (protocol, config) among the finished ``run_dirs``."""
+    zoo_run, _ = _zoo_publisher()
+    groups: dict[tuple[str, str], list[tuple[dict, dict, Path]]] = defaultdict(list)
+    for run_dir in run_dirs:
+        record = json.loads((run_dir / "run.json").read_text())
+        result = json.loads((run_dir / "result.json").read_text())
+        if result.get("status") == "finished" and result.get("metric") is not None:
+            groups[(record["protocol"], record["config_name"])].append((record, result, run_dir))
+    runs = []
+    for (_protocol, _name), members in sorted(groups.items()):
+        keys = sorted(set.intersection(*(set(r["metrics"]) for _, r, _ in members)))
+        means, stds = {}, {}
+        for key in keys:
+            summary = summarize_seeds([float(r["metrics"][key]) for _, r, _ in members])
+            means[key] = summary["mean"]
+            stds[key] = summary["std"] if summary["std"] is not None else 0.0
+        record0 = members[0][0]
+        target = means[record0["metric_key"]]
+        record, result, run_dir = min(members, key=lambda m: abs(m[1]["metric"] - target))
+        marker = run_dir / LOGGED_MARKER
+        run_id = json.loads(marker.read_text())["run_id"] if marker.exists() else None
+        runs.append(
+            zoo_run(
+                name=record["config_name"],
+                codebase=record["codebase"],
+                config=record["config"],
+                protocol=record["protocol"],
+                protocol_version=int(record["protocol_version"]),
+                checkpoint=result["checkpoint"],
+                metrics_mean=means,
+                metrics_std=stds,
+                seed=int(record["seed"]),
+                mlflow_run_id=run_id,
+                params=int(result["params"]) if result.get("params") else None,
+                flops=int(result["flops"]) if result.get("flops") else None,
+                seeds=sorted(int(m[0]["seed"]) for m in members),
+                seed_metrics={k: float(result["metrics"][k]) for k in keys},
+                git_commit=record.get("environment", {}).get("git_commit"),
+            )
+        )
+    return runs
+
+
+def publish(run_dirs: list[Path], dest: str) -> list:
+    """Publish the finished runs among ``run_dirs`` to ``dest``; returns the zoo's entries."""
+    _, publish_runs = _zoo_publisher()
+    runs = zoo_runs(run_dirs)
+    if not runs:
+        raise LabError("no finished runs to publish; run the sweep first (labbench).")
+    return publish_runs(runs, dest)

@@ -1,0 +1,255 @@
+"""Merging a protocol over a config, and naming each run by a hash.
+
+A config owns its model and optimizer; the protocol owns everything under its
+``fixed:`` section plus the budget. Merging refuses a config that sets a fixed field to
+another value and names every conflicting key with both values. Three things are the
+harness's own and are overwritten without a conflict: where the data is (protocol
+values that use ``${...}`` variables), the seed and determinism (``randomness``), and
+the work folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmengine.config import Config
+
+from labbench.discovery import ConfigEntry
+from labbench.protocol import Protocol, uses_variables
+from labcore.errors import ConfigError
+
+_MISSING = object()
+# Keys the harness sets for every run, whatever the config says.
+HARNESS_KEYS = ("randomness", "work_dir", "launcher", "resume", "load_from")
+
+
+class ProtocolConflictError(ConfigError):
+    """A config sets a field that its protocol fixes, to a different value."""
+
+    def __init__(self, config: str, protocol: str, conflicts: list[tuple[str, Any, Any]]):
+        self.conflicts = conflicts
+        lines = [
+            f"  {key}: config has {ours!r}, protocol has {theirs!r}"
+            for key, ours, theirs in conflicts
+        ]
+        super().__init__(
+            f"config {config} sets {len(conflicts)} field(s) that protocol {protocol} fixes:\n"
+            + "\n".join(lines)
+            + "\nRemove these keys from the config (the protocol provides them) or set them to "
+            "the protocol's values."
+        )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One (config, protocol, seed) run, fully resolved.
+
+    ``cfg`` is the merged config (a plain dict ready for ``mmengine.Config``);
+    ``run_hash`` identifies the run: a hash of the resolved config with data locations
+    left as variables, the protocol's name and version, and the seed.
+    """
+
+    entry: ConfigEntry
+    protocol: Protocol
+    seed: int
+    cfg: dict[str, Any]
+    run_hash: str
+    mode: str = "train"
+
+    @property
+    def key(self) -> str:
+        return f"{self.protocol.name}/{self.entry.name}/seed{self.seed}"
+
+    def run_dir(self, work_dir: Path) -> Path:
+        """Where the run keeps its config, log, result and checkpoint."""
+        mode = "" if self.mode == "train" else f"{self.mode}/"
+        return (
+            Path(work_dir)
+            / "runs"
+            / f"{mode}{self.protocol.name}-v{self.protocol.version}"
+            / self.entry.name
+            / f"seed{self.seed}-{self.run_hash}"
+        )
+
+
+def load_config(entry: ConfigEntry) -> Config:
+    """The config of a metafile entry, loaded with labcore's ``pkg::`` resolution."""
+    try:
+        from labcore.engine.config import load_config as labcore_load_config
+    except ImportError:  # a labcore without the engine's loader: plain MMEngine
+        return Config.fromfile(str(entry.path))
+    return labcore_load_config(entry.config)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists and MMEngine ConfigDicts as dicts, so values compare as YAML would."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _leaves(tree: dict[str, Any], prefix: str = ""):
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, path + ".")
+        else:
+            yield path, value
+
+
+def _get(tree: dict[str, Any], path: str) -> Any:
+    node: Any = tree
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def find_conflicts(cfg: dict[str, Any], fixed: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(key, config value, protocol value)`` for each fixed leaf the config sets differently.
+
+    Leaves are reached through nested dicts; a list (a pipeline) is one leaf. Leaves that
+    use data variables and the harness's own keys are skipped.
+    """
+    conflicts = []
+    for path, theirs in _leaves(_plain(fixed)):
+        if path.split(".")[0] in HARNESS_KEYS or uses_variables(theirs) or theirs == {}:
+            continue  # an empty dict asks only that the section exists (``val_cfg: {}``)
+        ours = _get(cfg, path)
+        if ours is not _MISSING and _plain(ours) != theirs:
+            conflicts.append((path, ours, theirs))
+    return conflicts
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def merge_protocol(
+    cfg: dict[str, Any],
+    protocol: Protocol,
+    *,
+    data_root: str | Path,
+    seed: int,
+    config_name: str,
+    task: str | None = None,
+    check: Protocol | None = None,
+    devices: int | None = None,
+) -> dict[str, Any]:
+    """The config with the protocol's fixed fields merged over it.
+
+    Raises :class:`ProtocolConflictError` when the config sets a field that ``check``
+    (default: ``protocol`` itself) fixes to another value; a dry run checks against the
+    real protocol and merges its own reduced budget. ``devices`` (default: the
+    protocol's) sets the per-device batch size. ``train_cfg`` is replaced whole,
+    since the budget defines the loop, and the logging and checkpoint hooks follow it
+    (one checkpoint at the end).
+    """
+    cfg = _plain(cfg)
+    reference = (check or protocol).fixed_fields(data_root, task=task, fill=False)
+    conflicts = find_conflicts(cfg, reference)
+    if conflicts:
+        raise ProtocolConflictError(config_name, (check or protocol).label, conflicts)
+    fixed = protocol.fixed_fields(data_root, task=task, devices=devices)
+    merged = _merge(cfg, {k: v for k, v in fixed.items() if k != "train_cfg"})
+    train_cfg = fixed["train_cfg"]
+    by_epoch = train_cfg["by_epoch"]
+    merged["train_cfg"] = train_cfg
+    merged["randomness"] = dict(seed=seed, deterministic=protocol.deterministic)
+    merged.setdefault("log_processor", {})["by_epoch"] = by_epoch
+    checkpoint = (merged.get("default_hooks") or {}).get("checkpoint")
+    if isinstance(checkpoint, dict):
+        length = train_cfg["max_epochs"] if by_epoch else train_cfg["max_iters"]
+        checkpoint.update(by_epoch=by_epoch, interval=length, max_keep_ckpts=1)
+    return merged
+
+
+def run_hash(cfg: dict[str, Any], protocol: Protocol, seed: int) -> str:
+    """12 hex digits of the sha256 of the resolved config, protocol version and seed."""
+    payload = json.dumps(
+        {"config": cfg, "protocol": protocol.name, "version": protocol.version, "seed": seed},
+        sort_keys=True,
+        default=repr,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def data_root(protocol: Protocol) -> Path:
+    """The protocol's data on this machine: generated (synthetic) or the configured root."""
+    data = protocol.data
+    if data.is_synthetic:
+        module_name, _, function_name = data.generator.partition(":")
+        try:
+            generator = getattr(importlib.import_module(module_name), function_name)
+        except (ImportError, AttributeError) as err:
+            raise ConfigError(
+                f"protocol {protocol.name!r}: data generator {data.generator!r} cannot be "
+                f"imported ({err}); install the package that provides it or fix `generator`."
+            ) from err
+        return Path(generator(**data.synthetic)).resolve()
+    root = os.environ.get(data.root_env or "", "") or data.root
+    if not Path(root).is_dir():
+        hint = f" or set ${data.root_env}" if data.root_env else ""
+        raise ConfigError(
+            f"protocol {protocol.name!r} needs the dataset {protocol.dataset.get('name', '')!r} "
+            f"at {Path(root).resolve()}, which does not exist; put the data there{hint}. "
+            f"`labbench --dry-run` checks the configs of this protocol without the data."
+        )
+    return Path(root).resolve()
+
+
+def resolve_run(
+    entry: ConfigEntry,
+    protocol: Protocol,
+    seed: int,
+    root: str | Path,
+    *,
+    mode: str = "train",
+    devices: int | None = None,
+) -> RunSpec:
+    """Load ``entry``'s config, merge ``protocol`` over it for ``seed``, and hash the result.
+
+    ``mode='dry-run'`` checks the config against ``protocol`` but merges its dry-run form
+    (:meth:`Protocol.dry_run_protocol`); ``root`` is then the synthetic data's root.
+    ``devices`` is how many devices the run uses (default: the protocol's); the global
+    batch stays the protocol's.
+    """
+    raw = load_config(entry).to_dict()
+    merged_protocol = protocol.dry_run_protocol() if mode == "dry-run" else protocol
+
+    def merge(where: str | Path) -> dict[str, Any]:
+        return merge_protocol(
+            raw,
+            merged_protocol,
+            data_root=where,
+            seed=seed,
+            config_name=entry.config,
+            task=entry.task,
+            check=protocol,
+            devices=devices,
+        )
+
+    digest = run_hash(merge("${data_root}"), merged_protocol, seed)
+    return RunSpec(
+        entry=entry,
+        protocol=merged_protocol,
+        seed=seed,
+        cfg=merge(root),
+        run_hash=digest,
+        mode=mode,
+    )

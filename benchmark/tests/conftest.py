@@ -1,0 +1,262 @@
+"""A toy codebase and protocol for the harness's tests.
+
+``toy_world`` writes a small codebase package ``benchtoy`` (registry, a tiny classifier,
+a dataset of 16x16 images written by a generator, an accuracy metric, configs and a
+metafile) and a protocol ``toy-tiny`` into a temporary folder, makes them importable in
+this process and in worker processes, and registers the codebase by replacing the
+entry-point discovery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REGISTRY = """
+from labcore.registry import make_children
+
+_REGISTRIES = make_children(
+    "benchtoy",
+    {"MODELS": ["benchtoy.models"], "DATASETS": ["benchtoy.data"], "METRICS": ["benchtoy.data"]},
+)
+MODELS = _REGISTRIES["MODELS"]
+DATASETS = _REGISTRIES["DATASETS"]
+METRICS = _REGISTRIES["METRICS"]
+"""
+
+MODELS = '''
+import torch
+from mmengine.model import BaseModel
+from torch import nn
+
+from benchtoy.registry import MODELS
+
+
+@MODELS.register_module()
+class ToyClassifier(BaseModel):
+    """conv -> relu -> global pool -> linear, on Tensor[B, 3, H, W]."""
+
+    def __init__(self, *, width=8, num_classes=4, fail_at_iter=None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.conv = nn.Conv2d(3, width, 3, padding=1)
+        self.fc = nn.Linear(width, num_classes)
+        self.fail_at_iter = fail_at_iter
+        self.calls = 0
+
+    def forward(self, inputs, data_samples=None, mode="tensor"):
+        x = torch.relu(self.conv(inputs.float())).mean(dim=(2, 3))
+        logits = self.fc(x)
+        if mode == "tensor":
+            return logits
+        if mode == "loss":
+            self.calls += 1
+            if self.fail_at_iter is not None and self.calls >= self.fail_at_iter:
+                raise RuntimeError(f"toy failure at iteration {self.calls}")
+            return {"loss": nn.functional.cross_entropy(logits, data_samples)}
+        return [{"pred": int(p), "gt": int(t)} for p, t in zip(logits.argmax(1), data_samples)]
+'''
+
+DATA = '''
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+
+from benchtoy.registry import DATASETS, METRICS
+
+
+def make_blobs(task, *, seed=0, num_train=32, num_val=16, image_size=16, root=None):
+    """Images whose class is the colour channel that is bright, plus noise."""
+    root = Path(root or os.environ["BENCHTOY_DATA"]) / f"{task}-{seed}-{num_train}-{num_val}-{image_size}"
+    if (root / "val.npz").exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for split, count in (("train", num_train), ("val", num_val)):
+        labels = rng.integers(0, 4, count)
+        images = rng.normal(0.0, 1.0, (count, 3, image_size, image_size)).astype("float32")
+        for i, label in enumerate(labels):
+            if label < 3:
+                images[i, label] += 1.5
+        np.savez(root / f"{split}.npz", images=images, labels=labels)
+    return root
+
+
+@DATASETS.register_module()
+class ToyDataset(torch.utils.data.Dataset):
+    def __init__(self, *, data_root, split):
+        data = np.load(Path(data_root) / f"{split}.npz")
+        self.images = torch.from_numpy(data["images"])
+        self.labels = torch.from_numpy(data["labels"]).long()
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        return {"inputs": self.images[index], "data_samples": self.labels[index]}
+
+
+@METRICS.register_module()
+class ToyAccuracy(BaseMetric):
+    default_prefix = "accuracy"
+
+    def process(self, data_batch, data_samples):
+        self.results.extend(s["pred"] == s["gt"] for s in data_samples)
+
+    def compute_metrics(self, results):
+        return {"top1": float(sum(results)) / len(results)}
+'''
+
+CONFIG_BASE = """
+_base_ = ["labcore::_base_/default_runtime.py"]
+default_scope = "benchtoy"
+model = dict(type="ToyClassifier", width={width}{extra})
+optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.05, momentum=0.9))
+train_dataloader = dict(num_workers=0, collate_fn=dict(type="default_collate"))
+val_dataloader = dict(batch_size=16, num_workers=0, collate_fn=dict(type="default_collate"))
+val_evaluator = dict(type="ToyAccuracy")
+default_hooks = dict(logger=dict(type="LoggerHook", interval=4))
+{tail}
+"""
+
+METAFILE = """
+Collections:
+  - Name: Toy
+    Paper: {Title: A Toy Network, URL: https://example.org/toy}
+Models:
+  - Name: toy_a
+    Config: tiny/toy_a.py
+    Collection: Toy
+    Task: image-classification
+    Protocols: [toy-tiny]
+  - Name: toy_b
+    Config: tiny/toy_b.py
+    Collection: Toy
+    Task: image-classification
+    Protocols: [toy-tiny]
+  - Name: toy_fail
+    Config: tiny/toy_fail.py
+    Collection: Toy
+    Task: image-classification
+    Protocols: [toy-tiny]
+  - Name: toy_override
+    Config: tiny/toy_override.py
+    Collection: Toy
+    Task: image-classification
+    Protocols: [toy-tiny]
+  - Name: toy_unlisted
+    Config: tiny/toy_a.py
+    Task: image-classification
+"""
+
+PROTOCOL = """
+name: toy-tiny
+version: 3
+tiny: true
+task: image-classification
+description: Toy blobs, 16x16, 8 iterations at batch 8.
+dataset:
+  name: toy-blobs
+  version: 1
+  generator: "benchtoy.data:make_blobs"
+  synthetic: {task: cls, seed: 0, num_train: 32, num_val: 16, image_size: 16}
+input_size: [16, 16]
+budget: {max_iters: 8, batch_size: 8}
+metric: {key: accuracy/top1, name: top1, greater_is_better: true}
+seeds: [0, 1]
+deterministic: true
+estimate_s: 10
+baseline: toy_a
+fixed:
+  train_dataloader:
+    sampler: {type: DefaultSampler, shuffle: true}
+    dataset: {type: ToyDataset, data_root: "${data_root}", split: train}
+  val_dataloader:
+    sampler: {type: DefaultSampler, shuffle: false}
+    dataset: {type: ToyDataset, data_root: "${data_root}", split: val}
+  val_cfg: {}
+dry_run:
+  synthetic: {task: cls, seed: 0, num_train: 8, num_val: 4, image_size: 16}
+  subset: false
+  iters: 2
+  batch_size: 2
+"""
+
+
+@dataclass
+class ToyWorld:
+    root: Path
+    package: Path
+    protocols: Path
+    data: Path
+
+
+def write_toy_world(root: Path) -> ToyWorld:
+    package = root / "src" / "benchtoy"
+    (package / "configs" / "tiny").mkdir(parents=True)
+    (package / "__init__.py").write_text('"""A toy codebase for labbench tests."""\n')
+    (package / "registry.py").write_text(REGISTRY)
+    (package / "models.py").write_text(MODELS)
+    (package / "data.py").write_text(DATA)
+    configs = package / "configs" / "tiny"
+    configs.joinpath("toy_a.py").write_text(CONFIG_BASE.format(width=8, extra="", tail=""))
+    configs.joinpath("toy_b.py").write_text(CONFIG_BASE.format(width=16, extra="", tail=""))
+    configs.joinpath("toy_fail.py").write_text(
+        CONFIG_BASE.format(width=8, extra=", fail_at_iter=3", tail="")
+    )
+    configs.joinpath("toy_override.py").write_text(
+        CONFIG_BASE.format(
+            width=8,
+            extra="",
+            tail='train_dataloader.update(sampler=dict(type="DefaultSampler", shuffle=False))',
+        )
+    )
+    configs.joinpath("metafile.yml").write_text(textwrap.dedent(METAFILE))
+    protocols = root / "protocols"
+    protocols.mkdir()
+    (protocols / "toy-tiny.yaml").write_text(PROTOCOL)
+    data = root / "data"
+    data.mkdir()
+    return ToyWorld(root=root, package=package, protocols=protocols, data=data)
+
+
+@pytest.fixture(scope="session")
+def toy_world_files(tmp_path_factory) -> ToyWorld:
+    return write_toy_world(tmp_path_factory.mktemp("toyworld"))
+
+
+@contextlib.contextmanager
+def toy_environment(world: ToyWorld):
+    """The toy codebase registered and importable, here and in worker processes. Its
+    modules stay imported afterwards: MMEngine registries cannot register a scope twice."""
+    from labbench import discovery
+
+    src = str(world.package.parent)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(src)
+        pythonpath = os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))
+        patch.setenv("PYTHONPATH", pythonpath)
+        patch.setenv("OPENLAB_PROTOCOLS", str(world.protocols))
+        patch.setenv("BENCHTOY_DATA", str(world.data))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.setattr(discovery, "discover_codebases", lambda: {"benchtoy": world.package})
+        yield world
+
+
+@pytest.fixture(scope="session")
+def toy_env():
+    """:func:`toy_environment`, for module-scoped fixtures."""
+    return toy_environment
+
+
+@pytest.fixture
+def toy_world(toy_world_files: ToyWorld):
+    with toy_environment(toy_world_files) as world:
+        yield world

@@ -1,0 +1,93 @@
+"""Protocols: the shipped files are valid, and loading explains bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from labbench.protocol import fill_variables, list_protocols, load_all_protocols, load_protocol
+from labcore.errors import ConfigError
+
+SHIPPED = [
+    "cls-shapes-tiny",
+    "det-shapes-tiny",
+    "imagenet-1k-100e",
+    "imagenet-1k-300e",
+    "coco-1x",
+    "coco-3x",
+]
+
+
+def test_shipped_protocols_load_and_fix_what_a_comparison_needs():
+    protocols = load_all_protocols()
+    assert set(SHIPPED) <= set(protocols)
+    for name in SHIPPED:
+        protocol = protocols[name]
+        assert protocol.version >= 1 and protocol.task and protocol.baseline
+        assert protocol.metric.key and protocol.budget.batch_size > 0
+        fixed = protocol.fixed_fields("/data")
+        assert fixed["train_cfg"] == protocol.budget.train_cfg()
+        assert (
+            fixed["train_dataloader"]["batch_size"] * protocol.devices == protocol.budget.batch_size
+        )
+        assert "pipeline" in fixed["train_dataloader"]["dataset"]
+        assert "pipeline" in fixed["val_dataloader"]["dataset"]
+        dry = protocol.dry_run_protocol()
+        dry_fixed = dry.fixed_fields("/synthetic")
+        assert (
+            dry_fixed["train_dataloader"]["dataset"]["indices"]
+            == dry_fixed["train_dataloader"]["batch_size"] * 2
+        )
+        if protocol.budget.max_epochs:  # epoch schedules keep their length; one short epoch
+            assert (
+                dry.budget.max_epochs == protocol.budget.max_epochs and dry.stop_after_epochs == 1
+            )
+        else:
+            assert dry.budget.max_iters == 2
+    tiny = [p for p in protocols.values() if p.tiny]
+    assert {p.name for p in tiny} >= {"cls-shapes-tiny", "det-shapes-tiny"}
+    assert all(p.data.is_synthetic and len(p.seeds) == 3 and p.deterministic for p in tiny)
+
+
+def test_full_protocols_point_at_real_data_and_dry_run_on_synthetic_data():
+    coco = load_protocol("coco-1x")
+    assert not coco.data.is_synthetic and coco.data.root_env == "OPENLAB_COCO"
+    fixed = coco.fixed_fields("/datasets/coco")
+    assert (
+        fixed["train_dataloader"]["dataset"]["ann_file"] == "annotations/instances_train2017.json"
+    )
+    assert fixed["val_evaluator"]["ann_file"] == "/datasets/coco/annotations/instances_val2017.json"
+    dry = coco.dry_run_protocol()
+    assert dry.data.is_synthetic and dry.seeds == coco.seeds[:1]
+    assert (
+        dry.fixed_fields("/s")["val_evaluator"]["ann_file"] == "/s/annotations/instances_val.json"
+    )
+    masks = coco.fixed_fields("/d", task="instance-segmentation")["train_dataloader"]["dataset"]
+    assert {"type": "LoadDetAnnotations", "with_mask": True} in masks["pipeline"]
+
+
+def test_unknown_protocol_names_close_matches():
+    with pytest.raises(ConfigError, match="Did you mean: coco-1x"):
+        load_protocol("coco-1")
+
+
+def test_protocol_missing_fields_and_bad_budget_are_named(tmp_path):
+    (tmp_path / "broken.yaml").write_text("name: broken\nversion: 1\ntask: x\n")
+    with pytest.raises(ConfigError, match=r"lacks the fields \['dataset', 'budget'"):
+        load_protocol("broken", [tmp_path])
+    text = (list_protocols()["cls-shapes-tiny"]).read_text().replace("max_epochs: 20, ", "")
+    text = text.replace("name: cls-shapes-tiny", "name: nobudget").replace(
+        "batch_size: 32}", "batch_size: 32, max_epochs: 2, max_iters: 5}"
+    )
+    (tmp_path / "nobudget.yaml").write_text(text)
+    with pytest.raises(ConfigError, match="exactly one of max_iters and max_epochs"):
+        load_protocol(tmp_path / "nobudget.yaml")
+
+
+def test_variables_fill_strings_and_unknown_ones_are_errors():
+    tree = {"a": ["${data_root}/x", {"b": "${v}"}], "c": 3}
+    assert fill_variables(tree, {"data_root": "/r", "v": "y"}) == {
+        "a": ["/r/x", {"b": "y"}],
+        "c": 3,
+    }
+    with pytest.raises(ConfigError, match=r"\$\{missing\} has no value"):
+        fill_variables("${missing}", {"data_root": "/r"})

@@ -1,0 +1,79 @@
+"""Merging a protocol over a config: conflicts are refused and named; runs are hashed."""
+
+from __future__ import annotations
+
+import pytest
+
+from labbench.discovery import registered_configs
+from labbench.protocol import load_protocol
+from labbench.resolve import ProtocolConflictError, find_conflicts, merge_protocol, resolve_run
+
+
+def _entry(name):
+    return next(e for e in registered_configs() if e.name == name)
+
+
+def test_config_overriding_a_fixed_field_is_refused_with_both_values(toy_world):
+    protocol = load_protocol("toy-tiny")
+    with pytest.raises(ProtocolConflictError) as info:
+        resolve_run(_entry("toy_override"), protocol, 0, toy_world.data)
+    message = str(info.value)
+    assert "train_dataloader.sampler.shuffle: config has False, protocol has True" in message
+    assert "toy-tiny@v3" in message and "toy_override.py" in message
+    assert info.value.conflicts == [("train_dataloader.sampler.shuffle", False, True)]
+
+
+def test_find_conflicts_skips_data_locations_and_harness_keys():
+    fixed = {
+        "train_dataloader": {
+            "batch_size": 8,
+            "dataset": {"data_root": "${data_root}", "split": "train"},
+        },
+        "randomness": {"seed": 0},
+        "val_cfg": {},
+    }
+    cfg = {
+        "train_dataloader": {"batch_size": 8, "dataset": {"data_root": "/mine", "split": "val"}},
+        "randomness": {"seed": 7, "deterministic": False},
+        "val_cfg": {"type": "ValLoop"},
+    }
+    assert find_conflicts(cfg, fixed) == [("train_dataloader.dataset.split", "val", "train")]
+    # Tuples and lists compare equal, as a YAML protocol cannot write tuples.
+    assert find_conflicts({"a": {"scale": (1, 2)}}, {"a": {"scale": [1, 2]}}) == []
+
+
+def test_merge_fills_budget_seed_and_data_and_keeps_the_model(toy_world):
+    protocol = load_protocol("toy-tiny")
+    cfg = {
+        "model": {"type": "ToyClassifier", "width": 4},
+        "train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 8},
+        "train_dataloader": {"dataset": {"data_root": "/where/the/config/had/it"}},
+        "default_hooks": {"checkpoint": {"type": "CheckpointHook", "interval": 1}},
+    }
+    merged = merge_protocol(cfg, protocol, data_root="/d", seed=5, config_name="x")
+    assert merged["model"] == cfg["model"]
+    assert merged["train_cfg"] == {"by_epoch": False, "max_iters": 8, "val_interval": 8}
+    assert merged["train_dataloader"]["batch_size"] == 8
+    assert merged["train_dataloader"]["dataset"] == {
+        "type": "ToyDataset",
+        "data_root": "/d",
+        "split": "train",
+    }
+    assert merged["randomness"] == {"seed": 5, "deterministic": True}
+    assert merged["default_hooks"]["checkpoint"]["interval"] == 8
+    assert merged["log_processor"]["by_epoch"] is False
+    with pytest.raises(ProtocolConflictError, match="train_cfg.max_iters: config has 100"):
+        merge_protocol(
+            {"train_cfg": {"max_iters": 100}}, protocol, data_root="/d", seed=0, config_name="x"
+        )
+
+
+def test_run_hash_depends_on_config_seed_and_protocol_version_not_data_location(toy_world):
+    protocol = load_protocol("toy-tiny")
+    a0 = resolve_run(_entry("toy_a"), protocol, 0, "/here")
+    assert a0.run_hash == resolve_run(_entry("toy_a"), protocol, 0, "/elsewhere").run_hash
+    assert a0.cfg["train_dataloader"]["dataset"]["data_root"] == "/here"
+    assert a0.run_hash != resolve_run(_entry("toy_a"), protocol, 1, "/here").run_hash
+    assert a0.run_hash != resolve_run(_entry("toy_b"), protocol, 0, "/here").run_hash
+    bumped = type(protocol)(**{**protocol.__dict__, "version": protocol.version + 1})
+    assert a0.run_hash != resolve_run(_entry("toy_a"), bumped, 0, "/here").run_hash

@@ -1,0 +1,87 @@
+"""Fixtures shared by the tests of every OpenLab package.
+
+- ``shapes_cls``, ``shapes_det``, ``shapes_seg``, ``shapes_pose``: roots of small
+  synthetic data sets (see :mod:`labcore.datasets.synthetic`), generated once per test
+  run and shared by pytest-xdist workers through a file lock.
+- ``shapes_data_root``: the folder they live in; call
+  ``ensure_shapes(task, shapes_data_root, ...)`` there for other sizes.
+- ``$OPENLAB_DATA`` points at that folder during the run (unless already set), so data
+  sets that configs generate on first use stay out of the user's cache.
+- torch uses one thread per xdist worker (two without xdist), so parallel test workers
+  do not oversubscribe the cores.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHAPES_TEST_SIZES = {
+    "cls": {"num_train": 200, "num_val": 40, "image_size": 32},
+    "det": {"num_train": 64, "num_val": 16, "image_size": 128},
+    "seg": {"num_train": 32, "num_val": 8, "image_size": 128},
+    "pose": {"num_train": 32, "num_val": 8, "image_size": 128},
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_threads():
+    import torch
+
+    torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
+    yield
+
+
+@pytest.fixture(scope="session")
+def shapes_data_root(tmp_path_factory) -> Path:
+    """A folder for generated data, shared by all xdist workers of this test run."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above the per-worker ones
+    root = base / "openlab-data"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _openlab_data_env(shapes_data_root):
+    if os.environ.get("OPENLAB_DATA"):
+        yield
+        return
+    os.environ["OPENLAB_DATA"] = str(shapes_data_root)
+    try:
+        yield
+    finally:
+        os.environ.pop("OPENLAB_DATA", None)
+
+
+def _shapes(task: str, root: Path) -> Path:
+    from labcore.datasets.synthetic import ensure_shapes
+
+    return ensure_shapes(task, root, seed=0, **SHAPES_TEST_SIZES[task])
+
+
+@pytest.fixture(scope="session")
+def shapes_cls(shapes_data_root) -> Path:
+    """Root of a small 'cls' shapes set: 200 train / 40 val images of 32x32."""
+    return _shapes("cls", shapes_data_root)
+
+
+@pytest.fixture(scope="session")
+def shapes_det(shapes_data_root) -> Path:
+    """Root of a small 'det' shapes set (COCO): 64 train / 16 val images of 128x128."""
+    return _shapes("det", shapes_data_root)
+
+
+@pytest.fixture(scope="session")
+def shapes_seg(shapes_data_root) -> Path:
+    """Root of a small 'seg' shapes set (PNG label maps): 32 train / 8 val of 128x128."""
+    return _shapes("seg", shapes_data_root)
+
+
+@pytest.fixture(scope="session")
+def shapes_pose(shapes_data_root) -> Path:
+    """Root of a small 'pose' shapes set (COCO keypoints): 32 train / 8 val of 128x128."""
+    return _shapes("pose", shapes_data_root)

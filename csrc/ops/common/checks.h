@@ -1,0 +1,108 @@
+// Argument checks shared by the kernels of every backend.
+#pragma once
+
+#include <ATen/ATen.h>
+
+namespace lab {
+
+// reduction codes of lab::sigmoid_focal_loss
+enum Reduction : int64_t { kNone = 0, kMean = 1, kSum = 2 };
+
+inline void check_focal_args(
+    const at::Tensor& logits,
+    const at::Tensor& targets,
+    const std::optional<at::Tensor>& weight,
+    int64_t reduction) {
+  TORCH_CHECK(
+      logits.sizes() == targets.sizes(), "sigmoid_focal_loss: targets must have the shape of "
+      "logits, got ", targets.sizes(), " and ", logits.sizes());
+  TORCH_CHECK(
+      logits.scalar_type() == targets.scalar_type(), "sigmoid_focal_loss: targets must have "
+      "the dtype of logits, got ", targets.scalar_type(), " and ", logits.scalar_type());
+  if (weight.has_value()) {
+    TORCH_CHECK(
+        weight->sizes() == logits.sizes() && weight->scalar_type() == logits.scalar_type(),
+        "sigmoid_focal_loss: weight must have the shape and dtype of logits, got ",
+        weight->sizes(), " ", weight->scalar_type());
+  }
+  TORCH_CHECK(
+      reduction >= kNone && reduction <= kSum,
+      "sigmoid_focal_loss: reduction must be 0 (none), 1 (mean) or 2 (sum), got ", reduction);
+}
+
+}  // namespace lab
+
+namespace lab {
+
+inline void check_boxes(const at::Tensor& boxes, int64_t dims, const char* op, const char* name) {
+  TORCH_CHECK(
+      boxes.dim() == 2 && boxes.size(1) == dims, op, ": ", name, " must have shape [N, ", dims,
+      "], got ", boxes.sizes());
+  TORCH_CHECK(
+      at::isFloatingType(boxes.scalar_type()), op, ": ", name, " must be floating point, got ",
+      boxes.scalar_type());
+}
+
+inline void check_box_pair(
+    const at::Tensor& a, const at::Tensor& b, int64_t dims, bool aligned, const char* op) {
+  check_boxes(a, dims, op, "boxes1");
+  check_boxes(b, dims, op, "boxes2");
+  TORCH_CHECK(
+      a.scalar_type() == b.scalar_type() && a.device() == b.device(), op,
+      ": boxes1 and boxes2 must have the same dtype and device, got ", a.scalar_type(), " on ",
+      a.device(), " and ", b.scalar_type(), " on ", b.device());
+  TORCH_CHECK(
+      !aligned || a.size(0) == b.size(0), op, ": aligned=True needs as many boxes1 as boxes2, got ",
+      a.size(0), " and ", b.size(0));
+}
+
+inline void check_scored_boxes(
+    const at::Tensor& boxes, const at::Tensor& scores, int64_t dims, const char* op) {
+  check_boxes(boxes, dims, op, "boxes");
+  TORCH_CHECK(
+      scores.dim() == 1 && scores.size(0) == boxes.size(0), op,
+      ": scores must have shape [N] for boxes [N, ", dims, "], got ", scores.sizes(), " and ",
+      boxes.sizes());
+  TORCH_CHECK(
+      scores.scalar_type() == boxes.scalar_type() && scores.device() == boxes.device(), op,
+      ": scores must have the dtype and device of boxes");
+}
+
+}  // namespace lab
+
+namespace lab {
+
+inline void check_msda_args(
+    const at::Tensor& value, const at::Tensor& spatial_shapes, const at::Tensor& level_start_index,
+    const at::Tensor& sampling_locations, const at::Tensor& attention_weights) {
+  const char* op = "multi_scale_deformable_attention";
+  TORCH_CHECK(value.dim() == 4, op, ": value must have shape [B, S, H, D], got ", value.sizes());
+  TORCH_CHECK(
+      spatial_shapes.dim() == 2 && spatial_shapes.size(1) == 2 &&
+          spatial_shapes.scalar_type() == at::kLong,
+      op, ": spatial_shapes must be an int64 tensor of shape [L, 2], got ",
+      spatial_shapes.scalar_type(), " ", spatial_shapes.sizes());
+  const int64_t levels = spatial_shapes.size(0);
+  TORCH_CHECK(
+      level_start_index.dim() == 1 && level_start_index.size(0) == levels &&
+          level_start_index.scalar_type() == at::kLong,
+      op, ": level_start_index must be an int64 tensor of shape [L], got ",
+      level_start_index.scalar_type(), " ", level_start_index.sizes());
+  TORCH_CHECK(
+      sampling_locations.dim() == 6 && sampling_locations.size(0) == value.size(0) &&
+          sampling_locations.size(2) == value.size(2) && sampling_locations.size(3) == levels &&
+          sampling_locations.size(5) == 2,
+      op, ": sampling_locations must have shape [B, Q, H, L, P, 2], got ",
+      sampling_locations.sizes(), " for value ", value.sizes(), " and ", levels, " levels");
+  TORCH_CHECK(
+      attention_weights.sizes() == sampling_locations.sizes().slice(0, 5), op,
+      ": attention_weights must have shape [B, Q, H, L, P] = ",
+      sampling_locations.sizes().slice(0, 5), ", got ", attention_weights.sizes());
+  TORCH_CHECK(
+      value.scalar_type() == sampling_locations.scalar_type() &&
+          value.scalar_type() == attention_weights.scalar_type() &&
+          (value.scalar_type() == at::kFloat || value.scalar_type() == at::kDouble),
+      op, ": value, sampling_locations and attention_weights must all be float32 or float64");
+}
+
+}  // namespace lab

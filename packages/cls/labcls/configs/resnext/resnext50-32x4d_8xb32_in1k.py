@@ -1,0 +1,7 @@
+# ResNeXt-50 (32x4d) on ImageNet-1k: 8 GPUs x 32 images, SGD, 100 epochs.
+_base_ = [
+    "../_base_/models/resnext50_32x4d.py",
+    "../_base_/datasets/imagenet_bs32.py",
+    "../_base_/schedules/imagenet_bs256.py",
+    "../_base_/default_runtime.py",
+]

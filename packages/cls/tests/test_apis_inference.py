@@ -1,0 +1,83 @@
+"""init_model / inference / show_result, checkpoint key reports, and `lab infer`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from labcls.apis import inference, init_model, load_state_dict_checked, show_result
+from labcore.cli.main import main as lab_main
+from labcore.errors import CheckpointError
+
+CONFIG = "labcls::resnet/resnet18_tiny_shapes.py"
+CLASSES = ("circle", "square", "triangle", "star", "hexagon", "ellipse", "cross", "diamond")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = init_model(CONFIG)
+    path = tmp_path_factory.mktemp("ckpt") / "epoch_1.pth"
+    torch.save(
+        dict(meta=dict(dataset_meta=dict(classes=CLASSES)), state_dict=model.state_dict()), path
+    )
+    return path, model.state_dict()
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    path = tmp_path_factory.mktemp("img") / "shape.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_inference_matches_a_plain_forward(checkpoint, image):
+    path, state = checkpoint
+    model = init_model(CONFIG, path)
+    assert model.dataset_meta["classes"] == CLASSES and not model.training
+    result = inference(model, image, topk=3)
+    pixels = torch.from_numpy(np.array(Image.open(image).convert("RGB"))).permute(2, 0, 1)
+    x = (pixels.float()[None] - 127.5) / 63.75  # the config's mean and std
+    with torch.no_grad():
+        expected = model(x, mode="tensor").softmax(dim=1)[0]
+    np.testing.assert_allclose(result["pred_scores"], expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert result["pred_label"] == int(expected.argmax())
+    assert result["pred_class"] == CLASSES[result["pred_label"]]
+    assert [name for name, _ in result["topk"]] == [
+        CLASSES[i] for i in expected.topk(3).indices.tolist()
+    ]
+    from_array = inference(model, np.asarray(Image.open(image).convert("RGB")), topk=3)
+    np.testing.assert_allclose(from_array["pred_scores"], result["pred_scores"], rtol=1e-6)
+
+
+def test_mismatched_keys_are_reported_by_name(checkpoint, caplog):
+    _, state = checkpoint
+    model = init_model(CONFIG)
+    broken = dict(state)
+    broken.pop("head.fc.bias")
+    broken["head.extra.weight"] = torch.zeros(1)
+    with pytest.raises(CheckpointError, match=r"head\.fc\.bias.*head\.extra\.weight"):
+        load_state_dict_checked(model, broken, strict=True)
+    missing, unexpected = load_state_dict_checked(model, broken)
+    assert missing == ["head.fc.bias"] and unexpected == ["head.extra.weight"]
+    broken["head.fc.weight"] = torch.zeros(3, 128)
+    with pytest.raises(CheckpointError, match=r"head\.fc\.weight: checkpoint \(3, 128\)"):
+        load_state_dict_checked(model, broken)
+
+
+def test_show_result_writes_a_drawing(checkpoint, image, tmp_path):
+    model = init_model(CONFIG, checkpoint[0])
+    result = inference(model, image, topk=2)
+    drawing = show_result(image, result, out_file=tmp_path / "out.png")
+    assert drawing.shape[0] > 256 and (tmp_path / "out.png").is_file()
+
+
+def test_lab_infer_prints_top_classes(checkpoint, image, capsys):
+    assert lab_main(["infer", CONFIG, str(checkpoint[0]), str(image), "--topk", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and all(line.split()[0] in CLASSES for line in lines)
+    assert lab_main(["infer", CONFIG, str(checkpoint[0]), "missing.jpg"]) == 2
+    assert "missing.jpg" in capsys.readouterr().err

@@ -1,0 +1,255 @@
+"""Benchmark of the compiled ops against their plain references: ``nox -s bench-ops``.
+
+    python -m labcore.ops.bench [--device cpu|cuda] [--repeats N] [--quick]
+
+Prints, for each op, the median time of the op and of its reference and their ratio,
+and the peak memory each needs on top of its inputs. On the CPU, peak memory is read
+from the profiler's allocation events (torch.profiler with ``profile_memory=True``: the
+running sum of every allocation and free made by torch during one call, so memory held
+before the call does not count and the result does not depend on the allocator's
+caching, unlike a process-RSS delta). On CUDA it is ``torch.cuda.max_memory_allocated``
+after a reset.
+
+References: torchvision.ops.sigmoid_focal_loss; Deformable DETR's plain formulation of
+multi-scale deformable attention with ``grid_sample``; soft-NMS as a plain torch loop
+(one vectorised step per kept box); torchvision.ops.box_iou for bbox_overlaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torchvision.ops import box_iou
+from torchvision.ops import sigmoid_focal_loss as tv_sigmoid_focal_loss
+
+from labcore.ops import (
+    bbox_overlaps,
+    multi_scale_deformable_attention,
+    sigmoid_focal_loss,
+    soft_nms,
+)
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def median_seconds(fn: Callable[[], object], device: str, repeats: int) -> float:
+    fn()  # warm-up
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_bytes(fn: Callable[[], object], device: str) -> int:
+    """Peak of the memory allocated by one call of fn, above what was allocated before."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with torch.profiler.profile(activities=activities, profile_memory=True) as prof:
+        fn()
+    # The raw allocation records (the summarised events attribute most of them to ops).
+    records = prof.profiler.kineto_results.events()
+    deltas = sorted(
+        (event.start_ns(), event.nbytes())
+        for event in records
+        if event.name() == "[memory]" and event.device_type().name == "CPU"
+    )
+    current = peak = 0
+    for _, delta in deltas:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def reference_msda(value, spatial_shapes, sampling_locations, attention_weights):
+    """Deformable DETR's plain formulation: grid_sample per level, then a weighted sum."""
+    batch, _, heads, channels = value.shape
+    _, queries, _, levels, points, _ = sampling_locations.shape
+    sizes = [int(h) * int(w) for h, w in spatial_shapes.tolist()]
+    grids = 2 * sampling_locations - 1
+    sampled = []
+    for level, value_l in enumerate(value.split(sizes, dim=1)):
+        h, w = spatial_shapes[level].tolist()
+        image = value_l.flatten(2).transpose(1, 2).reshape(batch * heads, channels, h, w)
+        grid = grids[:, :, :, level].transpose(1, 2).flatten(0, 1)
+        sampled.append(
+            F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        )
+    weights = attention_weights.transpose(1, 2).reshape(batch * heads, 1, queries, levels * points)
+    out = (torch.stack(sampled, dim=-2).flatten(-2) * weights).sum(-1)
+    return out.view(batch, heads * channels, queries).transpose(1, 2).contiguous()
+
+
+def reference_soft_nms(boxes, scores, iou_threshold=0.3, min_score=1e-3):
+    """Linear soft-NMS as a plain torch loop: one vectorised step per kept box."""
+    scores = scores.clone()
+    alive = scores >= min_score
+    keep = []
+    while bool(alive.any()):
+        i = int(torch.where(alive, scores, -torch.inf).argmax())
+        keep.append(i)
+        alive[i] = False
+        iou = box_iou(boxes[i : i + 1], boxes)[0]
+        decay = torch.where(iou > iou_threshold, 1 - iou, torch.ones_like(iou))
+        scores = torch.where(alive, scores * decay, scores)
+        alive &= scores >= min_score
+    return torch.tensor(keep)
+
+
+def _row(name: str, size: str, ours: float, ref: float, mem_ours: int, mem_ref: int) -> str:
+    return (
+        f"{name:<34} {size:<28} {ours * 1e3:>10.1f} {ref * 1e3:>10.1f} {ref / ours:>8.1f}x "
+        f"{mem_ours / 2**20:>9.1f} {mem_ref / 2**20:>9.1f} "
+        f"{(mem_ref / mem_ours if mem_ours else float('inf')):>7.1f}x"
+    )
+
+
+def bench_focal_loss(device: str, repeats: int, quick: bool) -> str:
+    n, k = (20_000, 80) if quick else (200_000, 80)
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(n, k, generator=g).to(device)
+    targets = (torch.rand(n, k, generator=g) < 0.01).float().to(device)
+
+    def step(fn):
+        def run():
+            x = logits.detach().requires_grad_()
+            fn(x, targets, 0.25, 2.0, "sum").backward()
+
+        return run
+
+    ours, ref = step(sigmoid_focal_loss), step(tv_sigmoid_focal_loss)
+    return _row(
+        "sigmoid_focal_loss fwd+bwd (sum)",
+        f"{n} x {k}",
+        median_seconds(ours, device, repeats),
+        median_seconds(ref, device, repeats),
+        peak_bytes(ours, device),
+        peak_bytes(ref, device),
+    )
+
+
+def bench_msda(device: str, repeats: int, quick: bool, queries: int | None) -> str:
+    # Deformable DETR: 256 channels in 8 heads, 4 levels (strides 8..64 of a 512 x 640
+    # image), 4 points; the encoder's queries are all S positions, the decoder has 300.
+    shapes = [(64, 80), (32, 40), (16, 20), (8, 10)]
+    if quick:
+        shapes = [(h // 2, w // 2) for h, w in shapes]
+    heads, channels, points = 8, 32, 4
+    spatial_shapes = torch.tensor(shapes, dtype=torch.int64, device=device)
+    starts = torch.cat([spatial_shapes.new_zeros(1), spatial_shapes.prod(1).cumsum(0)[:-1]])
+    keys = int(spatial_shapes.prod(1).sum())
+    q = keys if queries is None else queries
+    g = torch.Generator().manual_seed(0)
+    value = torch.randn(1, keys, heads, channels, generator=g).to(device)
+    loc = torch.rand(1, q, heads, len(shapes), points, 2, generator=g).to(device)
+    attn = torch.rand(1, q, heads, len(shapes), points, generator=g).softmax(-1).to(device)
+
+    def step(fn, with_starts):
+        def run():
+            v, lo, a = (t.detach().requires_grad_() for t in (value, loc, attn))
+            extra = (starts,) if with_starts else ()
+            out = fn(v, spatial_shapes, *extra, lo, a)
+            out.sum().backward()
+
+        return run
+
+    ours = step(multi_scale_deformable_attention, True)
+    ref = step(reference_msda, False)
+    label = "encoder" if queries is None else "decoder"
+    return _row(
+        f"ms_deform_attn fwd+bwd ({label})",
+        f"Q={q} S={keys} H=8 D=32 L=4 P=4",
+        median_seconds(ours, device, repeats),
+        median_seconds(ref, device, repeats),
+        peak_bytes(ours, device),
+        peak_bytes(ref, device),
+    )
+
+
+def clustered_boxes(n: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Detections in clusters of about 20 boxes, as a detector's raw output."""
+    g = torch.Generator().manual_seed(0)
+    centres = torch.rand(n // 20, 2, generator=g) * 1000
+    xy = (
+        centres[torch.randint(len(centres), (n,), generator=g)] + torch.randn(n, 2, generator=g) * 8
+    )
+    wh = torch.rand(n, 2, generator=g) * 60 + 20
+    boxes = torch.cat([xy - wh / 2, xy + wh / 2], 1)
+    return boxes.to(device), torch.rand(n, generator=g).to(device)
+
+
+def bench_soft_nms(device: str, repeats: int, quick: bool) -> str:
+    n = 2_000 if quick else 10_000
+    boxes, scores = clustered_boxes(n, device)
+    ours = lambda: soft_nms(boxes, scores, 0.3, 0.5, 1e-3, "linear")  # noqa: E731
+    ref = lambda: reference_soft_nms(boxes, scores, 0.3, 1e-3)  # noqa: E731
+    kept = len(ours()[0])
+    return _row(
+        "soft_nms linear",
+        f"{n} boxes, {kept} kept",
+        median_seconds(ours, device, repeats),
+        median_seconds(ref, device, 1),
+        peak_bytes(ours, device),
+        peak_bytes(ref, device),
+    )
+
+
+def bench_bbox_overlaps(device: str, repeats: int, quick: bool) -> str:
+    n, m = (2_000, 1_000) if quick else (10_000, 5_000)
+    a, _ = clustered_boxes(n, device)
+    b, _ = clustered_boxes(m, device)
+    return _row(
+        "bbox_overlaps iou",
+        f"{n} x {m}",
+        median_seconds(lambda: bbox_overlaps(a, b), device, repeats),
+        median_seconds(lambda: box_iou(a, b), device, repeats),
+        peak_bytes(lambda: bbox_overlaps(a, b), device),
+        peak_bytes(lambda: box_iou(a, b), device),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, device {args.device}"
+        + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
+    )
+    print(
+        f"{'op':<34} {'size':<28} {'ours ms':>10} {'ref ms':>10} {'speed':>9} "
+        f"{'ours MiB':>9} {'ref MiB':>9} {'memory':>8}"
+    )
+    benches = [
+        lambda: bench_focal_loss(args.device, args.repeats, args.quick),
+        lambda: bench_msda(args.device, args.repeats, args.quick, queries=None),
+        lambda: bench_msda(args.device, args.repeats, args.quick, queries=300),
+        lambda: bench_soft_nms(args.device, args.repeats, args.quick),
+        lambda: bench_bbox_overlaps(args.device, args.repeats, args.quick),
+    ]
+    for bench in benches:
+        print(bench(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

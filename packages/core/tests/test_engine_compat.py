@@ -1,0 +1,151 @@
+"""labcore.engine.compat: each MMEngine fix, against the unpatched original it replaces."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import pickle
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+
+from labcore.engine import compat, package_utils
+from labcore.engine.checkpoint import load_checkpoint_file, load_from_http
+from labcore.errors import CheckpointError
+
+
+def test_apply_is_idempotent():
+    before = dict(compat.ORIGINALS)
+    compat.apply()
+    assert before == compat.ORIGINALS
+
+
+# --- pkg_resources removed ---------------------------------------------------------
+
+
+def test_package_utils_work_without_pkg_resources():
+    assert importlib.util.find_spec("pkg_resources") is None
+    with pytest.raises(ModuleNotFoundError, match="pkg_resources"):
+        compat.ORIGINALS["is_installed"]("mmengine")
+    with pytest.raises(ModuleNotFoundError, match="pkg_resources"):
+        compat.ORIGINALS["get_installed_path"]("mmengine")
+
+    import mmengine
+    import mmengine.utils
+
+    assert mmengine.utils.is_installed("mmengine")
+    assert mmengine.utils.is_installed("labcore")
+    assert not mmengine.utils.is_installed("no-such-openlab-package")
+    assert mmengine.utils.get_installed_path("mmengine") == os.path.dirname(mmengine.__file__)
+    assert package_utils.package2module("mmengine") == "mmengine"
+    assert package_utils.get_installed_path("labcore") == str(
+        Path(importlib.util.find_spec("labcore").origin).parent
+    )
+
+
+# --- torch >= 2.6 weights_only -------------------------------------------------------
+
+
+def _mmengine_checkpoint() -> dict:
+    """What Runner.save_checkpoint writes: meta, weights, message hub, optimizer and
+    scheduler states."""
+    hub = MessageHub("compat-test")
+    hub.update_scalar("train/loss", 0.5)
+    hub.update_scalar("train/lr", np.float64(0.1))
+    hub.update_info("iter", 3)
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.ones(1, 2)).sum().backward()
+    optimizer.step()
+    return {
+        "meta": {"epoch": 1, "iter": 3, "seed": 0, "mmengine_version": "0.10.7",
+                 "dataset_meta": {"classes": ("a", "b")}, "time": "now"},
+        "state_dict": OrderedDict(model.state_dict()),
+        "message_hub": hub.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "param_schedulers": [{"last_step": 3, "base_values": [0.1], "gamma": np.float64(0.5)}],
+    }  # fmt: skip
+
+
+def test_mmengine_checkpoints_load_with_weights_only(tmp_path):
+    path = tmp_path / "epoch_1.pth"
+    checkpoint = _mmengine_checkpoint()
+    torch.save(checkpoint, path)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        compat.ORIGINALS["load_checkpoint:"](str(path), "cpu")
+
+    loaded = _load_checkpoint(str(path), map_location="cpu")  # MMEngine's own entry point
+    for key, value in checkpoint["state_dict"].items():
+        assert torch.equal(loaded["state_dict"][key], value)
+    hub = MessageHub("compat-test-loaded")
+    hub.load_state_dict(loaded["message_hub"])
+    assert hub.get_scalar("train/lr").current() == 0.1
+    assert hub.get_scalar("train/loss").mean() == 0.5
+    assert loaded["optimizer"]["param_groups"] == checkpoint["optimizer"]["param_groups"]
+    assert loaded["param_schedulers"][0]["gamma"] == 0.5
+
+
+class _Payload:
+    """An object whose unpickling would run a function: must never be executed."""
+
+    def __reduce__(self):
+        return (os.getcwd, ())
+
+
+class _GetattrPayload:
+    def __reduce__(self):
+        return (getattr, (HistoryBuffer, "_set_default_statistics"))
+
+
+@pytest.mark.parametrize("payload", [_Payload(), _GetattrPayload()], ids=["call", "getattr"])
+def test_objects_outside_the_allowlist_are_refused(tmp_path, payload):
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": {}, "x": payload}, path)
+    with pytest.raises(CheckpointError, match=r"evil\.pth.*not allowed"):
+        load_checkpoint_file(path)
+
+
+def test_corrupt_missing_and_truncated_files_name_the_file(tmp_path):
+    text = tmp_path / "notes.pth"
+    text.write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"notes\.pth.*not a readable torch checkpoint"):
+        load_checkpoint_file(text)
+    good = tmp_path / "good.pth"
+    torch.save(_mmengine_checkpoint(), good)
+    truncated = tmp_path / "truncated.pth"
+    truncated.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match=r"truncated\.pth"):
+        load_checkpoint_file(truncated)
+    with pytest.raises(CheckpointError, match=r"missing\.pth.*does not exist"):
+        _load_checkpoint(str(tmp_path / "missing.pth"))
+
+
+def test_downloads_load_restricted(tmp_path, monkeypatch):
+    import mmengine.runner.checkpoint as mm_checkpoint
+
+    assert CheckpointLoader._get_checkpoint_loader("https://x/y.pth") is load_from_http
+    assert mm_checkpoint.load_from_http is load_from_http  # used by torchvision:// names
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # explicit weights_only wins
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    good, evil = tmp_path / "good.pth", tmp_path / "evil.pth"
+    torch.save(_mmengine_checkpoint(), good)
+    torch.save({"x": _Payload()}, evil)
+    loaded = load_from_http(good.as_uri(), map_location="cpu", model_dir=str(tmp_path / "a"))
+    assert loaded["meta"]["epoch"] == 1
+    with pytest.raises(CheckpointError, match="not allowed"):
+        load_from_http(evil.as_uri(), map_location="cpu", model_dir=str(tmp_path / "b"))
+
+
+def test_rng_state_in_checkpoints_needs_no_extra_globals():
+    from labcore.engine.hooks import capture_rng_state
+
+    buffer = io.BytesIO()
+    torch.save({"rng_state": capture_rng_state()}, buffer)
+    buffer.seek(0)
+    torch.load(buffer, weights_only=True)  # no allowlist needed

@@ -1,0 +1,115 @@
+"""labcore.engine.mlflow_backend: MLflow 3 tracking with and without a runner config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.exceptions import MlflowException
+from mmengine.config import Config
+from mmengine.visualization import MLflowVisBackend
+
+from labcore.engine.mlflow_backend import (
+    MAX_PARAM_VALUE_LENGTH,
+    LabMLflowVisBackend,
+    default_tracking_uri,
+    flatten_params,
+)
+from labcore.registry import VISBACKENDS
+
+
+@pytest.fixture(autouse=True)
+def _no_tracking_env(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    yield
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+
+
+def test_mmengine_backend_fails_on_mlflow3_and_without_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    backend = MLflowVisBackend(str(tmp_path / "vis"))
+    with pytest.raises(MlflowException, match="filesystem tracking backend"):
+        backend.add_scalars({"loss": 1.0}, step=1)
+    # close() reads cfg.work_dir, which a runner without a Config does not have
+    backend = MLflowVisBackend(str(tmp_path / "vis"))
+    backend._mlflow = mlflow  # as after a successful _init_env
+    backend.cfg = Config({})
+    with pytest.raises(AttributeError, match="work_dir"):
+        backend.close()
+
+
+def test_default_tracking_uri_is_sqlite_in_the_work_dir(tmp_path, monkeypatch):
+    assert default_tracking_uri(tmp_path) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
+    assert default_tracking_uri(tmp_path) == "http://tracking:5000"
+
+
+def test_flatten_params_respects_mlflow_limits():
+    params = flatten_params(
+        {"model": {"type": "M", "layers": [1, 2]}, "long": "x" * 7000, "k" * 300: 1}
+    )
+    assert params["model.type"] == "M" and params["model.layers.1"] == "2"
+    assert len(params["long"]) == MAX_PARAM_VALUE_LENGTH
+    assert not any(len(k) > 250 for k in params)
+
+
+def test_training_run_and_a_run_without_config_are_tracked(tmp_path, monkeypatch):
+    """build_runner's default store sqlite:///<work_dir>/mlflow.db gets params,
+    per-iteration loss and lr, validation metrics, the resolved config and the log files;
+    a backend used without a work dir in its Config closes cleanly too. One sqlite store,
+    since creating one takes seconds."""
+    import logging
+
+    from labcore.engine.training import build_runner, close_failed_run
+    from labcore.errors import NonFiniteLossError
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    import lab_engine_toy
+
+    config = tmp_path / "toy.py"
+    config.write_text(lab_engine_toy.toy_config_text(max_length=1, mlflow=True))
+    work_dir = tmp_path / "work"
+    runner = build_runner(config, work_dir=work_dir)
+    runner.logger.setLevel(logging.WARNING)
+    runner.train()
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{work_dir.resolve()}/mlflow.db")
+    (experiment,) = [e for e in client.search_experiments() if e.name == "openlab"]
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model.type"] == "ToyDropoutNet"
+    assert run.data.params["train_cfg.max_epochs"] == "1"
+    losses = client.get_metric_history(run.info.run_id, "loss")
+    assert [m.step for m in losses] == [1, 2, 3, 4]  # 4 iterations, logger interval 1
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "lr")] == [1, 2, 3, 4]
+    assert run.data.metrics["mse"] > 0  # the validation metric of the toy metric
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert "config.py" in artifacts
+    assert any(not path.endswith(".py") for path in artifacts)  # the run's log folder
+
+    assert VISBACKENDS.get("LabMLflowVisBackend") is LabMLflowVisBackend
+    bare = LabMLflowVisBackend(
+        str(tmp_path / "bare"), tracking_uri=client.tracking_uri, run_name="no-config"
+    )
+    bare.add_config(Config({}))
+    bare.add_scalars({"loss": 3.0, "mode": "train"}, step=1)
+    (tmp_path / "bare" / "notes.log").write_text("kept\n")
+    bare.close()
+    bare_run = client.get_run(bare.run_id)
+    assert bare_run.info.status == "FINISHED"
+    assert bare_run.data.metrics == {"loss": 3.0}
+    assert "notes.log" in {a.path for a in client.list_artifacts(bare.run_id)}
+
+    # MLFLOW_TRACKING_URI wins over the work dir; a run stopped by an error is FAILED
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", client.tracking_uri)
+    config.write_text(lab_engine_toy.toy_config_text(max_length=1, mlflow=True, nan_from=0))
+    runner = build_runner(config, work_dir=tmp_path / "nan")
+    runner.logger.setLevel(logging.WARNING)
+    with pytest.raises(NonFiniteLossError):
+        runner.train()
+    close_failed_run(runner)
+    assert not (tmp_path / "nan" / "mlflow.db").exists()
+    (failed,) = client.search_runs([experiment.experiment_id], "attributes.status = 'FAILED'")
+    assert failed.data.params["train_dataloader.dataset.nan_from"] == "0"

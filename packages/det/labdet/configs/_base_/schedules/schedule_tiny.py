@@ -1,0 +1,16 @@
+# A short CPU schedule for the tiny shapes configs: AdamW, linear warm-up, cosine decay,
+# counted in iterations.
+max_iters = 1500
+train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type="ValLoop")
+test_cfg = dict(type="TestLoop")
+
+param_scheduler = [
+    dict(type="LinearLR", start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type="CosineAnnealingLR", by_epoch=False, begin=50, end=max_iters, eta_min=1e-5),
+]
+optim_wrapper = dict(
+    type="OptimWrapper",
+    optimizer=dict(type="AdamW", lr=0.002, weight_decay=0.0001),
+    clip_grad=dict(max_norm=10.0, norm_type=2),
+)

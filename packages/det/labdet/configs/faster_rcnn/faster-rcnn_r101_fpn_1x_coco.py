@@ -1,0 +1,3 @@
+_base_ = ["./faster-rcnn_r50_fpn_1x_coco.py"]
+
+model = dict(backbone=dict(depth=101))

@@ -1,0 +1,39 @@
+# A tiny Faster R-CNN for the CPU: ResNet-18 at 1/4 width, FPN P2-P6 of 64 channels, RPN
+# anchors sized for 10-64 px shapes, fewer proposals and RoIs, a 256-wide box head.
+_base_ = [
+    "../_base_/models/faster-rcnn_r50_fpn.py",
+    "../_base_/datasets/shapes_det.py",
+    "../_base_/schedules/schedule_tiny.py",
+    "../_base_/default_runtime.py",
+]
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type="ResNet",
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        out_indices=(0, 1, 2, 3),
+        norm_cfg=dict(type="BN"),
+    ),
+    neck=dict(in_channels=[16, 32, 64, 128], out_channels=64),
+    rpn_head=dict(
+        in_channels=64,
+        anchor_generator=dict(sizes=[[8], [16], [32], [64], [128]]),
+        train_cfg=dict(pre_nms_top_n=1000, post_nms_top_n=500),
+        test_cfg=dict(pre_nms_top_n=500, post_nms_top_n=300),
+    ),
+    roi_head=dict(
+        num_classes=8,
+        box_head=dict(in_channels=64 * 7 * 7, representation_size=256),
+        box_predictor=dict(in_channels=256, num_classes=8),
+        sampler=dict(num=64),
+    ),
+)
+
+default_hooks = dict(
+    logger=dict(type="LoggerHook", interval=50),
+    checkpoint=dict(type="CheckpointHook", interval=1500, by_epoch=False),
+)
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,7 @@
+# torchvision's fasterrcnn_resnet50_fpn, layer for layer: 90 object classes + background
+# (torchvision's 91 outputs) and its test settings.
+_base_ = ["./faster-rcnn_r50_fpn_1x_coco.py"]
+
+model = dict(
+    roi_head=dict(num_classes=90, box_predictor=dict(num_classes=90)),
+)

@@ -1,0 +1,8 @@
+# torchvision's maskrcnn_resnet50_fpn, layer for layer: 90 object classes + background.
+_base_ = ["./mask-rcnn_r50_fpn_1x_coco.py"]
+
+model = dict(
+    roi_head=dict(
+        num_classes=90, box_predictor=dict(num_classes=90), mask_predictor=dict(num_classes=90)
+    ),
+)

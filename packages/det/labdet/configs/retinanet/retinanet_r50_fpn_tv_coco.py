@@ -1,0 +1,11 @@
+# torchvision's retinanet_resnet50_fpn, layer for layer: 91 sigmoid classes (COCO category ids,
+# 0 and the unused ids included) and its test settings. Loads torchvision weights through
+# labdet.models.convert.convert_torchvision_detector.
+_base_ = ["./retinanet_r50_fpn_1x_coco.py"]
+
+model = dict(
+    bbox_head=dict(
+        num_classes=91,
+        test_cfg=dict(score_thr=0.05, nms_iou_thr=0.5, topk_candidates=1000, max_per_img=300),
+    )
+)

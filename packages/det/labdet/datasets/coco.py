@@ -1,0 +1,160 @@
+"""COCO-format detection and instance-segmentation data sets, read through pycocotools."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from mmengine.dataset import BaseDataset
+from pycocotools.coco import COCO
+
+from labcore.errors import LabError
+from labdet.registry import DATASETS
+
+
+class AnnotationError(LabError, ValueError):
+    """An annotation of a COCO file is malformed."""
+
+
+def _check_annotation(ann: dict, ann_file: str, cat_to_label: dict[int, int]) -> None:
+    """Raise AnnotationError naming ``ann_file`` and the annotation id when ``ann`` is malformed."""
+    ann_id = ann.get("id", "?")
+    bbox = ann.get("bbox")
+    where = f"annotation id {ann_id} (image id {ann.get('image_id', '?')}) of {ann_file}"
+    if (
+        not isinstance(bbox, (list, tuple))
+        or len(bbox) != 4
+        or not all(isinstance(v, (int, float)) for v in bbox)
+    ):
+        raise AnnotationError(
+            f"{where} has bbox={bbox!r}; a COCO bbox is four numbers [x, y, width, height]. "
+            f"Fix or remove that annotation."
+        )
+    if ann.get("category_id") not in cat_to_label:
+        raise AnnotationError(
+            f"{where} has category_id={ann.get('category_id')!r}, which is not among the "
+            f"file's categories {sorted(cat_to_label)}. Fix the id or add the category."
+        )
+    segm = ann.get("segmentation")
+    if segm is not None and not isinstance(segm, (list, dict)):
+        raise AnnotationError(
+            f"{where} has a segmentation of type {type(segm).__name__}; give polygons "
+            f"(a list of [x1, y1, x2, y2, ...]) or an RLE dict with 'size' and 'counts'."
+        )
+
+
+@DATASETS.register_module()
+class CocoDataset(BaseDataset):
+    """Images and their object annotations from a COCO JSON file.
+
+    Each data item is a dict with ``img_id``, ``img_path``, ``height``, ``width`` and
+    ``instances``: one dict per annotation with ``bbox`` [x1, y1, x2, y2] (absolute
+    pixels), ``bbox_label`` (0-based, in the order of the sorted category ids),
+    ``ignore_flag`` (1 for ``iscrowd``) and ``mask`` (COCO polygons or RLE, when present).
+    Boxes narrower or lower than ``min_box_size`` pixels are dropped, and one warning
+    counts them. ``metainfo`` holds ``classes``, ``cat_ids`` and ``ann_file``.
+
+    Args:
+        ann_file: the COCO JSON file, relative to ``data_root`` unless absolute.
+        data_root: folder that relative paths start from.
+        data_prefix: ``dict(img='train/')``: folder of the images, relative to ``data_root``.
+        synthetic: when given, the data set is the synthetic shapes set
+            ``labcore.datasets.synthetic.ensure_shapes('det', **synthetic)`` (generated on
+            first use) and ``data_root`` is its folder, e.g.
+            ``dict(num_train=1000, num_val=200, image_size=128, seed=0)``.
+        filter_empty_gt: skip images without any non-crowd object (training only).
+        min_box_size: smallest box width and height kept, in pixels.
+        pipeline, test_mode, lazy_init, indices, max_refetch: as MMEngine's BaseDataset.
+    """
+
+    def __init__(
+        self,
+        *,
+        ann_file: str,
+        data_root: str | None = None,
+        data_prefix: dict | None = None,
+        synthetic: dict | None = None,
+        filter_empty_gt: bool = False,
+        min_box_size: float = 1.0,
+        pipeline: Sequence = (),
+        test_mode: bool = False,
+        lazy_init: bool = False,
+        indices: int | Sequence[int] | None = None,
+        max_refetch: int = 1000,
+    ):
+        if synthetic is not None:
+            from labcore.datasets.synthetic import ensure_shapes
+
+            data_root = str(ensure_shapes("det", **synthetic))
+        self.filter_empty_gt = filter_empty_gt
+        self.min_box_size = min_box_size
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root or "",
+            data_prefix=dict(img="") if data_prefix is None else dict(data_prefix),
+            filter_cfg=None,
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            lazy_init=lazy_init,
+            indices=indices,
+            max_refetch=max_refetch,
+        )
+
+    def load_data_list(self) -> list[dict]:
+        if not Path(self.ann_file).is_file():
+            raise LabError(
+                f"COCO annotation file not found: '{self.ann_file}'. Check the dataset's "
+                f"data_root and ann_file."
+            )
+        coco = COCO(self.ann_file)
+        cat_ids = sorted(coco.getCatIds())
+        cat_to_label = {cat_id: i for i, cat_id in enumerate(cat_ids)}
+        self._metainfo.update(
+            classes=tuple(coco.cats[c]["name"] for c in cat_ids),
+            cat_ids=tuple(cat_ids),
+            ann_file=str(self.ann_file),
+        )
+        img_dir = self.data_prefix.get("img", "")
+        data_list, num_degenerate = [], 0
+        for img_id in sorted(coco.getImgIds()):
+            info = coco.imgs[img_id]
+            instances = []
+            for ann in coco.imgToAnns.get(img_id, []):
+                _check_annotation(ann, self.ann_file, cat_to_label)
+                x, y, w, h = (float(v) for v in ann["bbox"])
+                if w < self.min_box_size or h < self.min_box_size:
+                    num_degenerate += 1
+                    continue
+                instance = dict(
+                    bbox=[x, y, x + w, y + h],
+                    bbox_label=cat_to_label[ann["category_id"]],
+                    ignore_flag=int(ann.get("iscrowd", 0)),
+                    ann_id=ann.get("id"),
+                )
+                if ann.get("segmentation") is not None:
+                    instance["mask"] = ann["segmentation"]
+                instances.append(instance)
+            data_list.append(
+                dict(
+                    img_id=img_id,
+                    img_path=os.path.join(img_dir, info["file_name"]),
+                    height=int(info["height"]),
+                    width=int(info["width"]),
+                    instances=instances,
+                )
+            )
+        if num_degenerate:
+            warnings.warn(
+                f"{self.ann_file}: dropped {num_degenerate} boxes narrower or lower than "
+                f"{self.min_box_size} px (min_box_size).",
+                stacklevel=2,
+            )
+        return data_list
+
+    def filter_data(self) -> list[dict]:
+        """Without ``test_mode`` and with ``filter_empty_gt``, keep images with an object."""
+        if self.test_mode or not self.filter_empty_gt:
+            return self.data_list
+        return [d for d in self.data_list if any(not i["ignore_flag"] for i in d["instances"])]

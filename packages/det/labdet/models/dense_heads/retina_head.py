@@ -1,0 +1,160 @@
+"""RetinaNet head (Lin et al., ICCV 2017): a classification and a box-regression branch."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from labdet.models.dense_heads.postprocess import nms_per_class, top_candidates
+from labdet.models.task_modules.assigners import IGNORE
+from labdet.models.utils import build, clip_boxes, concat_levels
+from labdet.registry import MODELS, TASK_UTILS
+
+
+def conv_tower(
+    in_channels: int, channels: int, num_convs: int, num_groups: int = 0
+) -> nn.Sequential:
+    """``num_convs`` blocks of 3x3 conv (+ GroupNorm when ``num_groups``) + ReLU, flat in one Sequential."""
+    layers: list[nn.Module] = []
+    for i in range(num_convs):
+        layers.append(nn.Conv2d(in_channels if i == 0 else channels, channels, 3, padding=1))
+        if num_groups:
+            layers.append(nn.GroupNorm(num_groups, channels))
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+def init_head_convs(module: nn.Module, *, std: float = 0.01) -> None:
+    """Normal(0, std) weights and zero biases for every conv in ``module``."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, std=std)
+            nn.init.constant_(m.bias, 0)
+
+
+@MODELS.register_module()
+class RetinaHead(nn.Module):
+    """Dense anchor-based head: ``cls_convs -> cls_logits`` and ``reg_convs -> bbox_reg``.
+
+    The same weights run on every feature level. The classification bias starts at
+    ``-log((1 - prior_prob) / prior_prob)`` so that every anchor first predicts background
+    with probability ``1 - prior_prob`` (the focal-loss prior).
+
+    Args:
+        num_classes: number of object classes K (sigmoid outputs, no background class).
+        in_channels: channels of the neck's feature maps.
+        feat_channels: channels of the convs in each branch.
+        stacked_convs: convs in each branch before the prediction layer.
+        anchor_generator, bbox_coder, assigner: TASK_UTILS configs or objects.
+        loss_cls, loss_bbox: MODELS configs or modules (e.g. FocalLoss, L1Loss).
+        test_cfg: ``score_thr``, ``nms_iou_thr``, ``topk_candidates``, ``max_per_img``.
+
+    forward(feats: tuple of Tensor[B, C, H_i, W_i]) returns (cls_logits, bbox_reg): lists
+    of Tensor[B, A*K, H_i, W_i] and Tensor[B, A*4, H_i, W_i].
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        in_channels: int,
+        feat_channels: int = 256,
+        stacked_convs: int = 4,
+        anchor_generator,
+        bbox_coder,
+        assigner,
+        loss_cls,
+        loss_bbox,
+        test_cfg: dict,
+        prior_prob: float = 0.01,
+    ):
+        super().__init__()
+        self.num_classes = num_classes
+        self.anchor_generator = build(anchor_generator, TASK_UTILS)
+        self.bbox_coder = build(bbox_coder, TASK_UTILS)
+        self.assigner = build(assigner, TASK_UTILS)
+        self.loss_cls = build(loss_cls, MODELS)
+        self.loss_bbox = build(loss_bbox, MODELS)
+        self.test_cfg = dict(test_cfg)
+        num_anchors = self.anchor_generator.num_anchors_per_location[0]
+        self.cls_convs = conv_tower(in_channels, feat_channels, stacked_convs)
+        self.cls_logits = nn.Conv2d(feat_channels, num_anchors * num_classes, 3, padding=1)
+        self.reg_convs = conv_tower(in_channels, feat_channels, stacked_convs)
+        self.bbox_reg = nn.Conv2d(feat_channels, num_anchors * 4, 3, padding=1)
+        init_head_convs(self)
+        nn.init.constant_(self.cls_logits.bias, -math.log((1 - prior_prob) / prior_prob))
+
+    def forward(self, feats: tuple[Tensor, ...]) -> tuple[list[Tensor], list[Tensor]]:
+        cls_logits = [self.cls_logits(self.cls_convs(x)) for x in feats]
+        bbox_reg = [self.bbox_reg(self.reg_convs(x)) for x in feats]
+        return cls_logits, bbox_reg
+
+    def anchors(self, feats: tuple[Tensor, ...]) -> list[Tensor]:
+        return self.anchor_generator.grid_anchors([x.shape[-2:] for x in feats], feats[0].device)
+
+    def loss(self, feats: tuple[Tensor, ...], gt_instances: list[InstanceData]) -> dict:
+        """Focal classification loss and box regression loss, both averaged over positives."""
+        cls_logits, bbox_reg = self(feats)
+        anchors = torch.cat(self.anchors(feats))
+        cls_logits = concat_levels(cls_logits, self.num_classes)  # [B, N, K]
+        bbox_reg = concat_levels(bbox_reg, 4)  # [B, N, 4]
+        cls_terms, reg_terms, reg_targets = [], [], []
+        num_pos = 0
+        for logits, deltas, gt in zip(cls_logits, bbox_reg, gt_instances):
+            matched = self.assigner.assign(anchors, gt.bboxes)
+            positive = matched >= 0
+            num_pos += int(positive.sum())
+            targets = torch.zeros_like(logits)
+            targets[positive, gt.labels[matched[positive]]] = 1.0
+            valid = matched != IGNORE
+            cls_terms.append((logits[valid], targets[valid]))
+            reg_terms.append(deltas[positive])
+            reg_targets.append(
+                self.bbox_coder.encode(gt.bboxes[matched[positive]], anchors[positive])
+            )
+        avg_factor = max(num_pos, 1)
+        loss_cls = self.loss_cls(
+            torch.cat([c[0] for c in cls_terms]),
+            torch.cat([c[1] for c in cls_terms]),
+            avg_factor=avg_factor,
+        )
+        loss_bbox = self.loss_bbox(
+            torch.cat(reg_terms), torch.cat(reg_targets), avg_factor=avg_factor
+        )
+        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)
+
+    def predict(
+        self, feats: tuple[Tensor, ...], img_shapes: list[tuple[int, int]]
+    ) -> list[InstanceData]:
+        """Detections per image in input-image coordinates, clipped to each ``img_shape``."""
+        cls_logits, bbox_reg = self(feats)
+        anchors = self.anchors(feats)
+        cfg = self.test_cfg
+        results = []
+        for i, img_shape in enumerate(img_shapes):
+            boxes, scores, labels = [], [], []
+            for level_logits, level_deltas, level_anchors in zip(cls_logits, bbox_reg, anchors):
+                level_scores = concat_levels([level_logits[i : i + 1]], self.num_classes)[
+                    0
+                ].sigmoid()
+                deltas = concat_levels([level_deltas[i : i + 1]], 4)[0]
+                top_scores, anchor_idx, top_labels = top_candidates(
+                    level_scores, score_thr=cfg["score_thr"], topk=cfg["topk_candidates"]
+                )
+                decoded = self.bbox_coder.decode(deltas[anchor_idx], level_anchors[anchor_idx])
+                boxes.append(clip_boxes(decoded, img_shape))
+                scores.append(top_scores)
+                labels.append(top_labels)
+            results.append(
+                nms_per_class(
+                    torch.cat(boxes),
+                    torch.cat(scores),
+                    torch.cat(labels),
+                    nms_iou_thr=cfg["nms_iou_thr"],
+                    max_per_img=cfg["max_per_img"],
+                )
+            )
+        return results

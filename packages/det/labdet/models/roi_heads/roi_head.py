@@ -1,0 +1,184 @@
+"""RoI head of Faster / Mask R-CNN: pool each proposal, classify it, refine its box, segment it."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from labcore.ops import MultiScaleRoIAlign, batched_nms, roi_align
+from labdet.models.utils import build, clip_boxes, nonsmall_box_indices
+from labdet.registry import MODELS, TASK_UTILS
+
+
+@MODELS.register_module()
+class StandardRoIHead(nn.Module):
+    """Box branch (RoIAlign -> ``box_head`` -> ``box_predictor``) and optional mask branch
+    (RoIAlign -> ``mask_head`` -> ``mask_predictor``).
+
+    RoI features come from the first ``num_levels`` feature levels through
+    ``MultiScaleRoIAlign`` (each box pooled from the level that suits its size).
+
+    Training: ground-truth boxes join the proposals, ``assigner`` and ``sampler`` pick the
+    RoIs, classification is softmax cross entropy (background index 0) and regression uses
+    the deltas of the true class only; masks are learnt on positive RoIs against the
+    ground-truth mask resampled into the RoI.
+
+    Args:
+        num_classes: number of object classes K.
+        num_levels: feature levels used for pooling.
+        box_roi_size, mask_roi_size, sampling_ratio: RoIAlign settings.
+        box_head, box_predictor, mask_head, mask_predictor: MODELS configs or modules
+            (no mask branch when ``mask_head`` is None).
+        bbox_coder, assigner, sampler: TASK_UTILS configs or objects.
+        loss_cls, loss_bbox, loss_mask: MODELS configs or modules.
+        test_cfg: ``score_thr``, ``nms_iou_thr``, ``max_per_img``, ``min_box_size``.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        num_levels: int = 4,
+        box_roi_size: int = 7,
+        mask_roi_size: int = 14,
+        sampling_ratio: int = 2,
+        box_head,
+        box_predictor,
+        mask_head=None,
+        mask_predictor=None,
+        bbox_coder,
+        assigner,
+        sampler,
+        loss_cls,
+        loss_bbox,
+        loss_mask=None,
+        test_cfg: dict,
+    ):
+        super().__init__()
+        self.num_classes = num_classes
+        names = [str(i) for i in range(num_levels)]
+        self.featmap_names = names
+        self.box_roi_pool = MultiScaleRoIAlign(
+            featmap_names=names, output_size=box_roi_size, sampling_ratio=sampling_ratio
+        )
+        self.box_head = build(box_head, MODELS)
+        self.box_predictor = build(box_predictor, MODELS)
+        self.with_mask = mask_head is not None
+        if self.with_mask:
+            self.mask_roi_pool = MultiScaleRoIAlign(
+                featmap_names=names, output_size=mask_roi_size, sampling_ratio=sampling_ratio
+            )
+            self.mask_head = build(mask_head, MODELS)
+            self.mask_predictor = build(mask_predictor, MODELS)
+            self.loss_mask = build(loss_mask, MODELS)
+        self.bbox_coder = build(bbox_coder, TASK_UTILS)
+        self.assigner = build(assigner, TASK_UTILS)
+        self.sampler = build(sampler, TASK_UTILS)
+        self.loss_cls = build(loss_cls, MODELS)
+        self.loss_bbox = build(loss_bbox, MODELS)
+        self.test_cfg = dict(test_cfg)
+
+    def _level_dict(self, feats: tuple[Tensor, ...]) -> dict[str, Tensor]:
+        return {name: feats[i] for i, name in enumerate(self.featmap_names)}
+
+    def loss(
+        self,
+        feats: tuple[Tensor, ...],
+        proposals: list[Tensor],
+        gt_instances: list[InstanceData],
+        img_shapes: list[tuple[int, int]],
+    ) -> dict:
+        """Classification, box and (with masks) mask losses over sampled RoIs."""
+        rois, labels, box_targets, matched_gts = [], [], [], []
+        for props, gt in zip(proposals, gt_instances):
+            props = torch.cat([props, gt.bboxes.to(props.dtype)])
+            matched = self.assigner.assign(props, gt.bboxes)
+            pos_idx, neg_idx = self.sampler.sample(matched)
+            sampled = torch.cat([pos_idx, neg_idx])
+            roi_labels = torch.zeros(len(sampled), dtype=torch.int64, device=props.device)
+            roi_labels[: len(pos_idx)] = gt.labels[matched[pos_idx]] + 1
+            rois.append(props[sampled])
+            labels.append(roi_labels)
+            box_targets.append(self.bbox_coder.encode(gt.bboxes[matched[pos_idx]], props[pos_idx]))
+            matched_gts.append(matched[pos_idx])
+        level_feats = self._level_dict(feats)
+        roi_feats = self.box_head(self.box_roi_pool(level_feats, rois, img_shapes))
+        class_logits, box_deltas = self.box_predictor(roi_feats)
+        all_labels = torch.cat(labels)
+        positive = torch.where(all_labels > 0)[0]
+        pos_deltas = box_deltas.view(len(all_labels), -1, 4)[positive, all_labels[positive]]
+        avg_factor = max(len(all_labels), 1)
+        losses = dict(
+            loss_cls=self.loss_cls(class_logits, all_labels, avg_factor=avg_factor),
+            loss_bbox=self.loss_bbox(pos_deltas, torch.cat(box_targets), avg_factor=avg_factor),
+        )
+        if self.with_mask:
+            num_pos = [int((lab > 0).sum()) for lab in labels]
+            pos_rois = [r[:n] for r, n in zip(rois, num_pos)]
+            mask_logits = self.mask_predictor(
+                self.mask_head(self.mask_roi_pool(level_feats, pos_rois, img_shapes))
+            )
+            size = mask_logits.shape[-1]
+            targets = [
+                self._mask_targets(gt.masks, matched, boxes, size)
+                for gt, matched, boxes in zip(gt_instances, matched_gts, pos_rois)
+            ]
+            pos_labels = all_labels[positive]
+            mask_logits = mask_logits[torch.arange(len(pos_labels)), pos_labels]
+            losses["loss_mask"] = self.loss_mask(
+                mask_logits, torch.cat(targets), avg_factor=max(mask_logits.numel(), 1)
+            )
+        return losses
+
+    @staticmethod
+    def _mask_targets(gt_masks: Tensor, matched: Tensor, boxes: Tensor, size: int) -> Tensor:
+        """Ground-truth masks (Tensor[G, H, W]) resampled into ``boxes``: Tensor[P, size, size]."""
+        if len(boxes) == 0:
+            return boxes.new_zeros((0, size, size))
+        rois = torch.cat([matched[:, None].to(boxes.dtype), boxes], dim=1)
+        return roi_align(gt_masks[:, None].to(boxes.dtype), rois, (size, size), 1.0)[:, 0]
+
+    def predict(
+        self, feats: tuple[Tensor, ...], proposals: list[Tensor], img_shapes: list[tuple[int, int]]
+    ) -> list[InstanceData]:
+        """Detections per image in input-image coordinates; with masks, ``mask_probs``
+        Tensor[N, M, M] holds each detection's mask probabilities inside its box."""
+        level_feats = self._level_dict(feats)
+        roi_feats = self.box_head(self.box_roi_pool(level_feats, proposals, img_shapes))
+        class_logits, box_deltas = self.box_predictor(roi_feats)
+        boxes = self.bbox_coder.decode(box_deltas, torch.cat(proposals))
+        boxes = boxes.view(len(boxes), -1, 4)
+        probs = F.softmax(class_logits, -1)
+        cfg = self.test_cfg
+        results = []
+        start = 0
+        for props, img_shape in zip(proposals, img_shapes):
+            img_boxes = clip_boxes(boxes[start : start + len(props)], img_shape)[:, 1:]
+            img_scores = probs[start : start + len(props), 1:]
+            start += len(props)
+            img_labels = torch.arange(self.num_classes, device=img_scores.device).expand_as(
+                img_scores
+            )
+            img_boxes = img_boxes.reshape(-1, 4)
+            img_scores, img_labels = img_scores.reshape(-1), img_labels.reshape(-1)
+            keep = torch.where(img_scores > cfg["score_thr"])[0]
+            img_boxes, img_scores, img_labels = img_boxes[keep], img_scores[keep], img_labels[keep]
+            keep = nonsmall_box_indices(img_boxes, cfg["min_box_size"])
+            img_boxes, img_scores, img_labels = img_boxes[keep], img_scores[keep], img_labels[keep]
+            keep = batched_nms(img_boxes, img_scores, img_labels, cfg["nms_iou_thr"])
+            keep = keep[: cfg["max_per_img"]]
+            results.append(
+                InstanceData(
+                    bboxes=img_boxes[keep], scores=img_scores[keep], labels=img_labels[keep]
+                )
+            )
+        if self.with_mask:
+            mask_feats = self.mask_roi_pool(level_feats, [r.bboxes for r in results], img_shapes)
+            mask_logits = self.mask_predictor(self.mask_head(mask_feats))
+            labels = torch.cat([r.labels for r in results])
+            mask_probs = mask_logits[torch.arange(len(labels)), labels + 1].sigmoid()
+            for result, probs_i in zip(results, mask_probs.split([len(r) for r in results])):
+                result.mask_probs = probs_i
+        return results

@@ -1,0 +1,82 @@
+"""Learning for real: the tiny shapes configs train on the synthetic COCO set on the CPU.
+
+Each detector trains briefly through ``labcore.engine.training.build_runner`` (the path of
+``lab train``); its loss must fall and its bbox AP50 on the validation images must rise
+well above that of the untrained model. Evaluation must not depend on the test batch size.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from labcore.engine.config import load_config
+from labcore.engine.training import build_runner
+
+# config, training images, iterations, AP50 the trained model must reach. FCOS trains for
+# its config's full schedule (1500 iterations of 8 images) and must reach 0.5 AP50; the
+# others train a fifth of it, enough to show learning well above the untrained model.
+CASES = {
+    "fcos": ("labdet::fcos/fcos_r18_fpn_shapes.py", 1000, 1500, 0.50),
+    "retinanet": ("labdet::retinanet/retinanet_r18_fpn_shapes.py", 400, 300, 0.10),
+    "faster_rcnn": ("labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py", 400, 300, 0.10),
+    "mask_rcnn": ("labdet::mask_rcnn/mask-rcnn_r18_fpn_shapes.py", 400, 300, 0.10),
+}
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: on a loaded 2-core machine more threads only wait on each other."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _tiny_run_config(name: str, num_train: int, iters: int):
+    cfg = load_config(name)
+    cfg.mlflow = False
+    shapes = dict(num_train=num_train, num_val=50, image_size=128, seed=0, version=1)
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        cfg[key].dataset.synthetic = shapes
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    warmup = min(50, iters // 5)
+    cfg.param_scheduler[0].end = warmup
+    cfg.param_scheduler[1].begin = warmup
+    cfg.param_scheduler[1].end = iters
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = 10
+    cfg.randomness = dict(seed=0)
+    return cfg
+
+
+def _evaluate(runner, batch_size: int) -> dict:
+    cfg = runner.cfg.val_dataloader.copy()
+    cfg.batch_size = batch_size
+    loader = runner.build_dataloader(cfg)
+    evaluator = runner.build_evaluator(runner.cfg.val_evaluator.copy())
+    evaluator.dataset_meta = loader.dataset.metainfo
+    runner.model.eval()
+    with torch.no_grad():
+        for batch in loader:
+            evaluator.process(runner.model.val_step(batch), batch)
+    return evaluator.evaluate(len(loader.dataset))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CASES))
+def test_tiny_detector_learns_on_shapes(name, tmp_path, one_thread):
+    config, num_train, iters, min_ap50 = CASES[name]
+    runner = build_runner(_tiny_run_config(config, num_train, iters), work_dir=tmp_path)
+    before = runner.val()["coco/bbox_mAP_50"]
+    runner.train()
+    losses = runner.message_hub.get_scalar("train/loss").data[0]
+    assert losses[-10:].mean() < 0.7 * losses[:10].mean()
+    after = _evaluate(runner, batch_size=8)
+    assert after["coco/bbox_mAP_50"] >= min_ap50
+    assert after["coco/bbox_mAP_50"] > before + 0.05
+    if name in ("retinanet", "mask_rcnn"):
+        single = _evaluate(runner, batch_size=1)
+        for key, value in after.items():
+            assert single[key] == pytest.approx(value, abs=2e-3), key
