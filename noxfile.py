@@ -35,7 +35,15 @@ nox.options.sessions = ["lint", "tests"]
 
 # torch and torchvision first, pinned: pip takes these builds from the local disk.
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
-TOOLS = ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "setuptools>=70", "wheel", "ninja"]
+TOOLS = [
+    "pytest>=8",
+    "pytest-xdist>=3.5",
+    "scikit-learn>=1.4",
+    "ruff>=0.6",
+    "setuptools>=70",
+    "wheel",
+    "ninja",
+]
 # Installed in this order; each depends only on those before it.
 DISTRIBUTIONS = ["packages/core", "packages/cls", "packages/det", "benchmark"]
 

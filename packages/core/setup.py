@@ -42,13 +42,27 @@ def _with_cuda() -> bool:
 
 
 def _sources(with_cuda: bool) -> list[str]:
-    # Absolute paths: setuptools places each object file at build_temp/<source path>, so a
-    # relative "../../csrc" would put them outside the build folder.
+    # Relative to this folder: setuptools refuses absolute source paths.
     patterns = ["*.cpp", "ops/*.cpp", "ops/cpu/*.cpp"]
     if with_cuda:
         patterns.append("ops/cuda/*.cu")
     files = sorted(p for pattern in patterns for p in CSRC.glob(pattern))
-    return [str(p) for p in files]
+    return [os.path.relpath(p, HERE) for p in files]
+
+
+class BuildOps(BuildExtension):
+    """Places each object file at build_temp/csrc/..., not at build_temp/../../csrc/...
+    where the relative source path would put it (outside the build folder)."""
+
+    def build_extensions(self) -> None:
+        object_filenames = self.compiler.object_filenames
+
+        def inside_build_temp(sources, strip_dir=0, output_dir=""):
+            rooted = [os.path.relpath(HERE / source, CSRC.parent) for source in sources]
+            return object_filenames(rooted, strip_dir=strip_dir, output_dir=output_dir)
+
+        self.compiler.object_filenames = inside_build_temp
+        super().build_extensions()
 
 
 def _extension():
@@ -79,4 +93,4 @@ def _extension():
     )
 
 
-setup(ext_modules=[_extension()], cmdclass={"build_ext": BuildExtension})
+setup(ext_modules=[_extension()], cmdclass={"build_ext": BuildOps})

@@ -33,6 +33,6 @@ model = dict(
 
 default_hooks = dict(
     logger=dict(type="LoggerHook", interval=50),
-    checkpoint=dict(type="CheckpointHook", interval=1500, by_epoch=False),
+    checkpoint=dict(type="CheckpointHook", interval=600, by_epoch=False),
 )
 log_processor = dict(by_epoch=False)

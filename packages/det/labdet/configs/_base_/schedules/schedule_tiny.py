@@ -1,6 +1,6 @@
 # A short CPU schedule for the tiny shapes configs: AdamW, linear warm-up, cosine decay,
-# counted in iterations.
-max_iters = 1500
+# counted in iterations. 600 iterations of 8 images: the budget of the det-shapes-tiny protocol.
+max_iters = 600
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
