@@ -172,13 +172,6 @@ def bench_det(session: nox.Session) -> None:
 
 
 @nox.session
-def demo(session: nox.Session) -> None:
-    """The quickest real training: a small classifier on synthetic shapes, on the CPU."""
-    env = shared_env(session)
-    session.run(str(BIN / "lab"), "demo", *session.posargs, external=True, env=env)
-
-
-@nox.session
 def benchmark(session: nox.Session) -> None:
     """The main job: train every registered config under its protocol(s).
 
