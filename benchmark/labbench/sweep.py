@@ -198,6 +198,8 @@ class Sweep:
         result["exit_status"] = exit_status
         write_json(run_dir / "result.json", result)
         self._observed[spec.protocol.name].append(wall)
+        if result.get("warning"):
+            self.say(f"  warning: {spec.key}: {result['warning']}")
         return Outcome(
             spec, run_dir, result["status"], result.get("error", ""), result.get("metric")
         )

