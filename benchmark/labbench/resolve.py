@@ -15,6 +15,8 @@ import hashlib
 import importlib
 import json
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,7 +203,10 @@ def data_root(protocol: Protocol) -> Path:
                 f"protocol {protocol.name!r}: data generator {data.generator!r} cannot be "
                 f"imported ({err}); install the package that provides it or fix `generator`."
             ) from err
-        return Path(generator(**data.synthetic)).resolve()
+        arguments = dict(data.synthetic)
+        num_categories = arguments.pop("num_categories", None)
+        root = Path(generator(**arguments)).resolve()
+        return with_categories(root, num_categories) if num_categories else root
     root = os.environ.get(data.root_env or "", "") or data.root
     if not Path(root).is_dir():
         hint = f" or set ${data.root_env}" if data.root_env else ""
@@ -253,3 +258,40 @@ def resolve_run(
         run_hash=digest,
         mode=mode,
     )
+
+
+def with_categories(root: Path, num_categories: int) -> Path:
+    """A view of the COCO-format data set ``root`` whose annotation files declare
+    ``num_categories`` categories: the real ones first, then unused placeholders.
+
+    Dry runs of full protocols use it so that a model with the real dataset's number of
+    classes (80 for COCO) meets annotation files of the same size. The view is a sibling
+    folder holding links to the images and padded copies of ``annotations/*.json``.
+    """
+    view = root.with_name(f"{root.name}-{num_categories}cats")
+    if (view / "annotations").is_dir():
+        return view
+    staging = Path(tempfile.mkdtemp(prefix=f".{view.name}.tmp-", dir=root.parent))
+    for entry in root.iterdir():
+        if entry.name != "annotations":
+            (staging / entry.name).symlink_to(entry)
+    (staging / "annotations").mkdir()
+    for source in sorted((root / "annotations").glob("*.json")):
+        coco = json.loads(source.read_text())
+        categories = coco["categories"]
+        if len(categories) > num_categories:
+            raise ConfigError(
+                f"{source} has {len(categories)} categories, more than the protocol's "
+                f"dry_run num_categories={num_categories}; raise num_categories."
+            )
+        next_id = max(c["id"] for c in categories) + 1
+        for offset in range(num_categories - len(categories)):
+            categories.append(
+                {"id": next_id + offset, "name": f"unused-{next_id + offset}", "supercategory": ""}
+            )
+        (staging / "annotations" / source.name).write_text(json.dumps(coco))
+    try:
+        staging.rename(view)
+    except OSError:  # another process made the view first
+        shutil.rmtree(staging, ignore_errors=True)
+    return view

@@ -108,7 +108,9 @@ class StandardRoIHead(nn.Module):
         class_logits, box_deltas = self.box_predictor(roi_feats)
         all_labels = torch.cat(labels)
         positive = torch.where(all_labels > 0)[0]
-        pos_deltas = box_deltas.view(len(all_labels), -1, 4)[positive, all_labels[positive]]
+        pos_deltas = box_deltas.view(len(all_labels), box_deltas.shape[-1] // 4, 4)[
+            positive, all_labels[positive]
+        ]
         avg_factor = max(len(all_labels), 1)
         losses = dict(
             loss_cls=self.loss_cls(class_logits, all_labels, avg_factor=avg_factor),
@@ -149,7 +151,9 @@ class StandardRoIHead(nn.Module):
         roi_feats = self.box_head(self.box_roi_pool(level_feats, proposals, img_shapes))
         class_logits, box_deltas = self.box_predictor(roi_feats)
         boxes = self.bbox_coder.decode(box_deltas, torch.cat(proposals))
-        boxes = boxes.view(len(boxes), -1, 4)
+        boxes = boxes.view(
+            len(boxes), box_deltas.shape[-1] // 4, 4
+        )  # [N, K + 1, 4], also for N = 0
         probs = F.softmax(class_logits, -1)
         cfg = self.test_cfg
         results = []
