@@ -76,3 +76,15 @@ def test_unknown_forward_mode_is_named():
     model = MODELS.build(load_config(TINY_CONFIGS[0]).model)
     with pytest.raises(ValueError, match="mode='bogus'"):
         model(torch.zeros(1, 3, 64, 64), None, mode="bogus")
+
+
+@pytest.mark.parametrize("config", TINY_CONFIGS[2:])
+def test_two_stage_predict_without_any_proposal(config):
+    """An RPN that keeps no proposal (e.g. every score below its threshold) gives empty
+    detections instead of failing to reshape an empty tensor."""
+    torch.manual_seed(0)
+    model = MODELS.build(load_config(config).model).eval()
+    with torch.no_grad():
+        feats = model.extract_feat(torch.zeros(1, 3, 96, 96))
+        (result,) = model.roi_head.predict(feats, [torch.zeros(0, 4)], [(96, 96)])
+    assert result.bboxes.shape == (0, 4) and len(result.scores) == len(result.labels) == 0
