@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import mlflow
@@ -29,6 +30,9 @@ def _no_tracking_env(monkeypatch):
 
 def test_mmengine_backend_fails_on_mlflow3_and_without_config(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # MMEngine's backend exports its file store as MLFLOW_TRACKING_URI: undo that afterwards
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "restored-after-the-test")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
     backend = MLflowVisBackend(str(tmp_path / "vis"))
     with pytest.raises(MlflowException, match="filesystem tracking backend"):
         backend.add_scalars({"loss": 1.0}, step=1)
@@ -113,3 +117,18 @@ def test_training_run_and_a_run_without_config_are_tracked(tmp_path, monkeypatch
     assert not (tmp_path / "nan" / "mlflow.db").exists()
     (failed,) = client.search_runs([experiment.experiment_id], "attributes.status = 'FAILED'")
     assert failed.data.params["train_dataloader.dataset.nan_from"] == "0"
+
+
+def test_a_run_leaves_the_tracking_uri_environment_as_it_was(tmp_path, monkeypatch):
+    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; the backend must not leave the
+    first run's store there for every later run of the process."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "unset-by-the-test")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    backend = LabMLflowVisBackend(save_dir=str(tmp_path / "vis"))
+    backend.add_scalars({"loss": 1.0}, step=1)
+    backend.close()
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert (
+        default_tracking_uri(tmp_path / "other")
+        == f"sqlite:///{(tmp_path / 'other').resolve()}/mlflow.db"
+    )

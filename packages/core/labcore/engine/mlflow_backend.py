@@ -108,7 +108,14 @@ class LabMLflowVisBackend(MLflowVisBackend):
         os.makedirs(self._save_dir, exist_ok=True)
         self._mlflow = mlflow
         self.tracking_uri = self._tracking_uri or default_tracking_uri(self._save_dir)
+        user_uri = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(self.tracking_uri)
+        # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI; put the user's value
+        # back, so a later run in this process picks its own default store again.
+        if user_uri is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = user_uri
         experiment = mlflow.get_experiment_by_name(self._exp_name)
         if experiment is None:
             experiment_id = mlflow.create_experiment(
