@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow.exceptions import MlflowException
 from mmengine.config import Config
@@ -132,3 +133,17 @@ def test_a_run_leaves_the_tracking_uri_environment_as_it_was(tmp_path, monkeypat
         default_tracking_uri(tmp_path / "other")
         == f"sqlite:///{(tmp_path / 'other').resolve()}/mlflow.db"
     )
+
+
+def test_images_are_logged_as_png_artifacts(tmp_path, monkeypatch):
+    """MMEngine's backend hands the bare name to mlflow.log_image, which MLflow 3 refuses
+    ('unknown file extension'); a metric's plot must reach the run as a PNG."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "unset-by-the-test")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    backend = LabMLflowVisBackend(save_dir=str(tmp_path / "vis"))
+    backend.add_image("confusion_matrix", np.zeros((8, 8, 3), dtype=np.uint8), step=3)
+    run_id = backend.run_id
+    backend.close()
+    client = mlflow.MlflowClient(default_tracking_uri(tmp_path / "vis"))
+    names = [a.path for a in client.list_artifacts(run_id, "images")]
+    assert names == ["images/confusion_matrix_3.png"]

@@ -161,6 +161,16 @@ class LabMLflowVisBackend(MLflowVisBackend):
         if metrics:
             self._mlflow.log_metrics(metrics, step=step, run_id=self.run_id)
 
+    def add_image(self, name: str, image: np.ndarray, step: int = 0, **kwargs) -> None:
+        """Log ``image`` (uint8 HxWx3, RGB) as the artifact ``images/<name>_<step>.png``.
+
+        MMEngine passes ``name`` as the artifact file, which MLflow 3 refuses without an
+        image extension.
+        """
+        self._ensure_env()
+        client = self._mlflow.MlflowClient(self.tracking_uri)
+        client.log_image(self.run_id, image, artifact_file=f"images/{name}_{step}.png")
+
     def _ensure_env(self) -> None:
         if not hasattr(self, "_mlflow"):
             self._init_env()
