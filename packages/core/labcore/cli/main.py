@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lab {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if "torch.distributed" in sys.modules:  # a command that started a process group
+            from labcore.engine.dist import shutdown_dist
+
+            shutdown_dist()
 
 
 if __name__ == "__main__":

@@ -120,3 +120,19 @@ def init_dist(launcher: str, backend: str | None = "auto", init_backend: str = "
         world_size=int(os.environ["WORLD_SIZE"]),
         **kwargs,
     )
+
+
+def shutdown_dist() -> None:
+    """Tear the default process group down, if one was started.
+
+    A process that exits with a live gloo group may abort in the group's background
+    threads ("terminate called without an active exception"), which turns a finished
+    run into a failed one. Every rank waits for the others first, so no rank leaves
+    while another still talks to it.
+    """
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    try:
+        torch_dist.barrier()
+    finally:
+        torch_dist.destroy_process_group()
