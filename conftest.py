@@ -7,6 +7,10 @@
   ``ensure_shapes(task, shapes_data_root, ...)`` there for other sizes.
 - ``$OPENLAB_DATA`` points at that folder during the run (unless already set), so data
   sets that configs generate on first use stay out of the user's cache.
+- ``$OPENLAB_HOME`` (the model zoo's cache) points into the test run's folder.
+- ``tiny_zoo``: a local model zoo holding ``resnet18_tiny_shapes``, trained by the
+  benchmark harness under its protocol (one seed), for the tiny detection configs whose
+  backbones start from ``zoo://resnet18_tiny_shapes``.
 - torch uses one thread per xdist worker (two without xdist), so parallel test workers
   do not oversubscribe the cores.
 """
@@ -55,6 +59,43 @@ def _openlab_data_env(shapes_data_root):
         yield
     finally:
         os.environ.pop("OPENLAB_DATA", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _openlab_home_env(shapes_data_root):
+    """The zoo cache of the test run, never the user's (tests may override it)."""
+    previous = os.environ.get("OPENLAB_HOME")
+    os.environ["OPENLAB_HOME"] = str(shapes_data_root.parent / "openlab-home")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("OPENLAB_HOME", None)
+        else:
+            os.environ["OPENLAB_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(shapes_data_root) -> Path:
+    """A local zoo with ``resnet18_tiny_shapes`` (protocol cls-shapes-tiny, seed 0) made by
+    ``labbench``, once per test run (xdist workers share it through a file lock), and
+    added to ``$OPENLAB_ZOO_MANIFESTS`` for the rest of the session."""
+    from filelock import FileLock
+
+    from labcore.zoo.settings import zoo_manifests_with
+
+    work = shapes_data_root.parent / "tiny-zoo-sweep"
+    with FileLock(str(shapes_data_root.parent / ".tiny-zoo.lock")):
+        if not (work / "zoo" / "labcls.yml").is_file():
+            from labbench import cli
+
+            code = cli.main(
+                ["--only", "resnet18_tiny_shapes", "--seeds", "0", "--workers", "1",
+                 "--work-dir", str(work)]
+            )  # fmt: skip
+            assert code == 0, f"labbench could not make the tiny zoo; see {work}"
+    os.environ["OPENLAB_ZOO_MANIFESTS"] = zoo_manifests_with(work / "zoo")
+    return work / "zoo"
 
 
 def _shapes(task: str, root: Path) -> Path:

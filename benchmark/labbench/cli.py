@@ -6,6 +6,9 @@ labbench --dry-run             every protocol, full ones too: build + 2 iteratio
 labbench --report              the leaderboard from what MLflow holds
 labbench --sync                send runs an unreachable MLflow server missed
 labbench --publish DEST        after the sweep, publish the weights to the model zoo
+
+Every sweep publishes its finished configs to a local zoo, <work dir>/zoo, where configs
+that start from them (init_cfg checkpoint='zoo://NAME') find them.
 """
 
 from __future__ import annotations
@@ -180,6 +183,7 @@ def run_sweep(args, protocols: dict[str, Protocol]) -> int:
         tracker=tracker,
         workers=workers,
         rerun=args.rerun or args.dry_run,
+        local_zoo=None if args.dry_run else work_dir / "zoo",
     )
     result = sweep.run(plan)
     sweep.summary()

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labbench.dependencies import with_upstream, zoo_names
 from labbench.discovery import ConfigEntry
 from labbench.protocol import Protocol
 from labbench.resolve import RunSpec, data_root, resolve_run
@@ -29,6 +30,7 @@ class Plan:
     runs: list[RunSpec] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def matches(entry: ConfigEntry, pattern: str | None) -> bool:
@@ -99,7 +101,94 @@ def build_plan(
                     )
             except Exception as err:  # any config error: refuse this config only
                 plan.refused.append(Refusal(entry.name, name, f"{type(err).__name__}: {err}"))
+    if mode == "train":
+        link_upstream(plan, entries, protocols, seeds=seeds, devices=devices, roots=roots)
     return plan
+
+
+def _producer(name: str, entry: ConfigEntry, downstream: Protocol, protocols) -> str:
+    """The protocol under which ``entry`` produces the weights a run under ``downstream``
+    starts from: one of its protocols of the same kind (tiny or full)."""
+    same_kind = [
+        p for p in entry.protocols if p in protocols and protocols[p].tiny == downstream.tiny
+    ]
+    if not same_kind:
+        kind = "tiny" if downstream.tiny else "full"
+        raise LabError(
+            f"zoo://{name} is the registered config {entry.config}, but it is under no {kind} "
+            f"protocol ({', '.join(entry.protocols) or 'none'}) to train it for "
+            f"{downstream.label}; register it under one in its metafile.yml."
+        )
+    return sorted(same_kind)[0]
+
+
+def link_upstream(
+    plan: Plan,
+    entries: list[ConfigEntry],
+    protocols: dict[str, Protocol],
+    *,
+    seeds: list[int] | None,
+    devices: int | None,
+    roots: dict[str, Path | LabError],
+) -> None:
+    """Make every run that starts from ``zoo://NAME`` of a registered config wait for
+    NAME's runs (added to the plan when missing) and chain its hash to theirs; order the
+    plan so that upstream runs come first. See :mod:`labbench.dependencies`."""
+    by_name = {e.name: e for e in entries}
+    groups: dict[tuple[str, str], list[RunSpec]] = {}
+    for spec in plan.runs:
+        groups.setdefault((spec.protocol.name, spec.entry.name), []).append(spec)
+    linked: dict[tuple[str, str], list[RunSpec]] = {}
+    ordered: list[RunSpec] = []
+
+    def resolve_group(key: tuple[str, str]) -> list[RunSpec]:
+        protocol_name, name = key
+        if protocol_name not in roots:
+            roots[protocol_name] = data_root(protocols[protocol_name])
+        root = roots[protocol_name]
+        if isinstance(root, LabError):
+            raise root
+        protocol = protocols[protocol_name]
+        return [
+            resolve_run(by_name[name], protocol, seed, root, devices=devices)
+            for seed in (seeds if seeds is not None else protocol.seeds)
+        ]
+
+    def link(key: tuple[str, str], chain: tuple[tuple[str, str], ...]) -> list[RunSpec]:
+        if key in linked:
+            return linked[key]
+        if key in chain:
+            cycle = " -> ".join(name for _, name in (*chain, key))
+            raise LabError(f"configs start from each other's weights in a cycle: {cycle}")
+        if key not in groups:
+            groups[key] = resolve_group(key)
+            downstream = ", ".join(name for _, name in chain[-1:])
+            plan.notes.append(f"{key[1]} ({key[0]}) is added: {downstream} starts from its weights")
+        specs = groups[key]
+        upstream, hashes = [], []
+        for name in zoo_names(specs[0].cfg):
+            if name not in by_name:
+                continue  # a published model: the zoo client finds it in the manifests
+            up_key = (_producer(name, by_name[name], specs[0].protocol, protocols), name)
+            hashes += [s.run_hash for s in link(up_key, (*chain, key))]
+            upstream.append(up_key)
+        linked[key] = [with_upstream(s, tuple(upstream), hashes) for s in specs]
+        if upstream:
+            plan.notes.append(
+                f"{key[1]} starts from "
+                + ", ".join(f"zoo://{n} ({p})" for p, n in upstream)
+                + ", trained and published to the local zoo first"
+            )
+        ordered.extend(linked[key])
+        return linked[key]
+
+    for key in list(groups):
+        try:
+            link(key, ())
+        except LabError as err:
+            plan.refused.append(Refusal(key[1], key[0], str(err)))
+            groups.pop(key, None)
+    plan.runs = [s for s in ordered if (s.protocol.name, s.entry.name) in groups]
 
 
 def estimate_seconds(spec: RunSpec, work_dir: Path) -> float:

@@ -72,10 +72,11 @@ def zoo_runs(run_dirs: list[Path]) -> list:
     return runs
 
 
-def publish(run_dirs: list[Path], dest: str) -> list:
-    """Publish the finished runs among ``run_dirs`` to ``dest``; returns the zoo's entries."""
+def publish(run_dirs: list[Path], dest: str | Path, *, manifest_dir: Path | None = None) -> list:
+    """Publish the finished runs among ``run_dirs`` to ``dest``; returns the zoo's entries.
+    The manifests go to ``manifest_dir`` (default: the repository's ``model_zoo/``)."""
     _, publish_runs = _zoo_publisher()
     runs = zoo_runs(run_dirs)
     if not runs:
         raise LabError("no finished runs to publish; run the sweep first (labbench).")
-    return publish_runs(runs, dest)
+    return publish_runs(runs, dest, manifest_dir=manifest_dir)

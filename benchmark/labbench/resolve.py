@@ -23,6 +23,7 @@ from typing import Any
 
 from mmengine.config import Config
 
+from labbench.dependencies import without_zoo_weights
 from labbench.discovery import ConfigEntry
 from labbench.protocol import Protocol, uses_variables
 from labcore.errors import ConfigError
@@ -64,6 +65,9 @@ class RunSpec:
     cfg: dict[str, Any]
     run_hash: str
     mode: str = "train"
+    # (protocol, config) pairs whose published weights this run starts from; the sweep
+    # trains and publishes them first (see labbench.dependencies)
+    upstream: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -250,13 +254,11 @@ def resolve_run(
         )
 
     digest = run_hash(merge("${data_root}"), merged_protocol, seed)
+    cfg = merge(root)
+    if mode == "dry-run":  # nothing is trained yet that zoo:// could name
+        cfg, _ = without_zoo_weights(cfg)
     return RunSpec(
-        entry=entry,
-        protocol=merged_protocol,
-        seed=seed,
-        cfg=merge(root),
-        run_hash=digest,
-        mode=mode,
+        entry=entry, protocol=merged_protocol, seed=seed, cfg=cfg, run_hash=digest, mode=mode
     )
 
 

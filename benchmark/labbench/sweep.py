@@ -30,6 +30,7 @@ from labbench.plan import Plan, Refusal, estimate_seconds
 from labbench.resolve import RunSpec
 from labbench.tracking import LOGGED_MARKER, Tracker
 from labbench.worker import write_json
+from labcore.zoo.settings import zoo_manifests_with
 
 
 @dataclass
@@ -96,8 +97,10 @@ class Sweep:
         out: TextIO | None = None,
         poll_s: float = 0.5,
         progress_every_s: float = 10.0,
+        local_zoo: Path | None = None,
     ):
         self.work_dir = Path(work_dir)
+        self.local_zoo = Path(local_zoo) if local_zoo is not None else None
         self.executor = executor
         self.tracker = tracker
         self.workers = max(1, workers)
@@ -108,6 +111,10 @@ class Sweep:
         self.report = SweepReport()
         self._observed: dict[str, list[float]] = defaultdict(list)
         self._last_progress = 0.0
+        # (protocol, config) -> None once published to the local zoo, else why it is not
+        self._published: dict[tuple[str, str], str | None] = {}
+        if self.local_zoo is not None:
+            self.executor.extra_env["OPENLAB_ZOO_MANIFESTS"] = zoo_manifests_with(self.local_zoo)
 
     def say(self, message: str = "") -> None:
         print(message, file=self.out, flush=True)
@@ -137,6 +144,8 @@ class Sweep:
             self.say(f"  {protocol:24s} {name:40s} seeds {seeds:10s} {state}")
         for refusal in plan.refused:
             self.say(f"  {refusal.protocol:24s} {refusal.config_name:40s} REFUSED")
+        for note in plan.notes:
+            self.say(f"  note: {note}")
         for warning in plan.warnings:
             self.say(f"  warning: {warning}")
         total = sum(self.estimate(s) for s in to_run) / self.workers
@@ -245,10 +254,24 @@ class Sweep:
         done, total = 0, len(to_run)
         try:
             while pending or active:
-                while pending and len(active) < self.workers:
-                    spec = pending.popleft()
+                self.publish_upstream(plan)
+                while len(active) < self.workers:
+                    spec = self.next_ready(pending)
+                    if spec is None:
+                        break
+                    blocked = self.upstream_error(spec)
+                    if blocked:
+                        outcome = self.skip(spec, blocked)
+                        done += 1
+                        self.say_outcome(outcome, done, total)
+                        continue
                     run_dir = self.prepare(spec)
                     active[run_dir] = (spec, self.executor.start(run_dir), time.monotonic())
+                if pending and not active and self.next_ready(pending) is None:
+                    for spec in list(pending):  # cannot happen with a plan from build_plan
+                        pending.remove(spec)
+                        self.skip(spec, "the runs it starts from are not part of this sweep")
+                        done += 1
                 for run_dir, (spec, process, started) in list(active.items()):
                     status = self.executor.poll(process)
                     if status is None:
@@ -273,7 +296,101 @@ class Sweep:
                 "to train only what is missing."
             )
         self.log_aggregates(plan)
+        if self.local_zoo is not None and not self.report.interrupted:
+            self.publish_all(plan)
         return self.report
+
+    # -- the local zoo --------------------------------------------------------------
+
+    def _groups(self, plan: Plan) -> dict[tuple[str, str], list[RunSpec]]:
+        groups: dict[tuple[str, str], list[RunSpec]] = defaultdict(list)
+        for spec in plan.runs:
+            groups[(spec.protocol.name, spec.entry.name)].append(spec)
+        return groups
+
+    def _group_state(self, specs: list[RunSpec]) -> str:
+        """'done' when every run finished, 'failed' when one failed, else 'running'."""
+        outcomes = {o.run_dir: o.status for o in self.report.outcomes}
+        states = [outcomes.get(s.run_dir(self.work_dir)) for s in specs]
+        if any(state == "failed" for state in states):
+            return "failed"
+        return "done" if all(state in ("finished", "cached") for state in states) else "running"
+
+    def publish_group(self, key: tuple[str, str], specs: list[RunSpec]) -> None:
+        """Publish one config's finished seeds to the local zoo (the representative seed,
+        with the mean and std over all of them)."""
+        from labbench.publish import publish
+
+        try:
+            publish(
+                [s.run_dir(self.work_dir) for s in specs],
+                self.local_zoo,
+                manifest_dir=self.local_zoo,
+            )
+        except Exception as err:  # recorded: the runs that need it fail with this reason
+            self._published[key] = f"publishing it failed ({type(err).__name__}: {err})"
+            self.say(f"  {key[1]}: {self._published[key]}")
+            return
+        self._published[key] = None
+        self.say(f"  published {key[1]} ({key[0]}) to the local zoo {self.local_zoo}")
+
+    def publish_upstream(self, plan: Plan) -> None:
+        """Publish every config that other runs start from, once all its seeds are done."""
+        needed = {key for spec in plan.runs for key in spec.upstream}
+        for key, specs in self._groups(plan).items():
+            if key not in needed or key in self._published:
+                continue
+            state = self._group_state(specs)
+            if state == "done":
+                self.publish_group(key, specs)
+            elif state == "failed":
+                self._published[key] = "one of its runs failed"
+
+    def publish_all(self, plan: Plan) -> None:
+        """At the end of the sweep: every config whose seeds all finished goes to the local
+        zoo, where ``zoo://NAME`` finds it (``OPENLAB_ZOO_MANIFESTS``)."""
+        published = 0
+        for key, specs in self._groups(plan).items():
+            if key not in self._published and self._group_state(specs) == "done":
+                self.publish_group(key, specs)
+            published += self._published.get(key, "") is None
+        if published:
+            from labcore.zoo.docs import render
+            from labcore.zoo.manifest import all_entries
+
+            page = self.local_zoo / "model_zoo.md"
+            page.write_text(render(all_entries([self.local_zoo])))
+            self.say(
+                f"Local zoo: {published} model(s) in {self.local_zoo} (table: {page}); use "
+                f"them anywhere with\n"
+                f"  OPENLAB_ZOO_MANIFESTS={zoo_manifests_with(self.local_zoo)} lab zoo list"
+            )
+
+    def next_ready(self, pending: deque) -> RunSpec | None:
+        """The first pending run whose upstream weights are published (or can never be);
+        None when every pending run still waits."""
+        for spec in list(pending):
+            if all(key in self._published for key in spec.upstream):
+                pending.remove(spec)
+                return spec
+        return None
+
+    def upstream_error(self, spec: RunSpec) -> str:
+        """Why ``spec`` cannot start ('' when its upstream weights are published)."""
+        reasons = [
+            f"zoo://{name} ({protocol}) was not published: {self._published[(protocol, name)]}"
+            for protocol, name in spec.upstream
+            if self._published.get((protocol, name))
+        ]
+        return "; ".join(reasons)
+
+    def skip(self, spec: RunSpec, reason: str) -> Outcome:
+        """Record ``spec`` as failed without training it."""
+        run_dir = self.prepare(spec)
+        write_json(run_dir / "result.json", {"status": "failed", "error": reason})
+        outcome = Outcome(spec, run_dir, "failed", reason)
+        self.report.outcomes.append(outcome)
+        return outcome
 
     def say_outcome(self, outcome: Outcome, done: int, total: int) -> None:
         if self._last_progress and self._is_tty():

@@ -154,6 +154,16 @@ Models:
   - Name: toy_unlisted
     Config: tiny/toy_a.py
     Task: image-classification
+  - Name: toy_finetune
+    Config: tiny/toy_finetune.py
+    Collection: Toy
+    Task: image-classification
+    Protocols: [toy-finetune]
+  - Name: toy_after_fail
+    Config: tiny/toy_after_fail.py
+    Collection: Toy
+    Task: image-classification
+    Protocols: [toy-finetune]
 """
 
 PROTOCOL = """
@@ -219,9 +229,18 @@ def write_toy_world(root: Path) -> ToyWorld:
         )
     )
     configs.joinpath("metafile.yml").write_text(textwrap.dedent(METAFILE))
+    for name, upstream in (("toy_finetune", "toy_a"), ("toy_after_fail", "toy_fail")):
+        init = f', init_cfg=dict(type="Pretrained", checkpoint="zoo://{upstream}")'
+        configs.joinpath(f"{name}.py").write_text(CONFIG_BASE.format(width=8, extra=init, tail=""))
     protocols = root / "protocols"
     protocols.mkdir()
     (protocols / "toy-tiny.yaml").write_text(PROTOCOL)
+    # a second tiny protocol whose configs start from the weights of toy-tiny's
+    finetune = PROTOCOL.replace("name: toy-tiny", "name: toy-finetune")
+    finetune = finetune.replace("version: 3", "version: 1").replace(
+        "baseline: toy_a", "baseline: toy_finetune"
+    )
+    (protocols / "toy-finetune.yaml").write_text(finetune)
     data = root / "data"
     data.mkdir()
     return ToyWorld(root=root, package=package, protocols=protocols, data=data)

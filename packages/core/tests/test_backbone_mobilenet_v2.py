@@ -75,3 +75,17 @@ def test_frozen_stages_and_norm_eval():
 def test_invalid_out_indices():
     with pytest.raises(ConfigError, match="0..7"):
         MobileNetV2(out_indices=(8,))
+
+
+def test_strides_keep_larger_maps_with_the_same_weights():
+    default = MobileNetV2(widen_factor=0.5, out_indices=(1, 7)).eval()
+    small_images = MobileNetV2(
+        widen_factor=0.5, out_indices=(1, 7), strides=(2, 1, 2, 2, 2, 1, 1, 1)
+    )
+    small_images.load_state_dict(default.state_dict())  # strides do not change the weights
+    small_images.eval()
+    x = torch.randn(1, 3, 32, 32)
+    assert [f.shape[-1] for f in default(x)] == [8, 1]
+    assert [f.shape[-1] for f in small_images(x)] == [8, 2]
+    with pytest.raises(ConfigError, match="8 values of 1 or 2"):
+        MobileNetV2(strides=(2, 1, 2))

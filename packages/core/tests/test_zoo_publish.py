@@ -302,3 +302,23 @@ def test_publishing_into_the_repository_regenerates_the_docs(trained, zoo_home, 
     )
     docs = (tmp_path / "repo" / "docs" / "model_zoo.md").read_text()
     assert "`zootest_tiny`" in docs and "accuracy" in docs
+
+
+def test_same_weights_and_metadata_give_the_same_file(tmp_path):
+    """safetensors writes its metadata in hash-map order; the zoo's files must not
+    depend on it, or republishing a model would change its sha256."""
+    from safetensors import safe_open
+
+    from labcore.zoo.download import sha256_file
+    from labcore.zoo.weights import save_safetensors
+
+    weights = {"b.weight": torch.randn(3, 4), "a.bias": torch.arange(5.0)}
+    metadata = {f"key{i}": f"value{i}" for i in range(12)}
+    digests = {
+        sha256_file(save_safetensors(weights, tmp_path / f"w{i}.safetensors", metadata))
+        for i in range(6)
+    }
+    assert len(digests) == 1
+    with safe_open(tmp_path / "w0.safetensors", "pt") as f:
+        assert f.metadata() == metadata
+        assert torch.equal(f.get_tensor("b.weight"), weights["b.weight"])

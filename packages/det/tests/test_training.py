@@ -13,14 +13,14 @@ import torch
 from labcore.engine.config import load_config
 from labcore.engine.training import build_runner
 
-# config, training images, iterations, AP50 the trained model must reach. Faster R-CNN
-# trains 1000 iterations of 8 images and FCOS 1500; both must reach 0.5 AP50. RetinaNet and Mask R-CNN train 300, enough to show learning
-# well above the untrained model.
+# config, training images, iterations, AP50 the trained model must reach. Every tiny
+# detector starts from the classification zoo's ResNet-18 (the `tiny_zoo` fixture trains
+# and publishes it with the benchmark harness) and must reach 0.5 AP50.
 CASES = {
-    "fcos": ("labdet::fcos/fcos_r18_fpn_shapes.py", 1000, 1500, 0.50),
-    "retinanet": ("labdet::retinanet/retinanet_r18_fpn_shapes.py", 400, 300, 0.10),
-    "faster_rcnn": ("labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py", 1000, 1000, 0.50),
-    "mask_rcnn": ("labdet::mask_rcnn/mask-rcnn_r18_fpn_shapes.py", 400, 300, 0.10),
+    "fcos": ("labdet::fcos/fcos_r18_fpn_shapes.py", 1000, 600, 0.50),
+    "retinanet": ("labdet::retinanet/retinanet_r18_fpn_shapes.py", 1000, 600, 0.50),
+    "faster_rcnn": ("labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py", 1000, 400, 0.50),
+    "mask_rcnn": ("labdet::mask_rcnn/mask-rcnn_r18_fpn_shapes.py", 1000, 300, 0.50),
 }
 
 
@@ -66,7 +66,7 @@ def _evaluate(runner, batch_size: int) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
-def test_tiny_detector_learns_on_shapes(name, tmp_path, one_thread):
+def test_tiny_detector_learns_on_shapes(name, tmp_path, one_thread, tiny_zoo):
     config, num_train, iters, min_ap50 = CASES[name]
     runner = build_runner(_tiny_run_config(config, num_train, iters), work_dir=tmp_path)
     before = runner.val()["coco/bbox_mAP_50"]

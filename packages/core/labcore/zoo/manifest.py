@@ -218,7 +218,9 @@ def find_entry(name: str, locations: Iterable[Path] | None = None) -> ZooEntry:
     hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
     raise ZooError(
         f"no model called '{name}' in the model zoo (manifests: {where}).{hint} "
-        f"`lab zoo list` shows the published models; OPENLAB_ZOO_MANIFESTS selects other manifests."
+        f"`lab zoo list` shows the published models; OPENLAB_ZOO_MANIFESTS selects other "
+        f"manifests, e.g. the local zoo that `nox -s benchmark` publishes to: "
+        f"OPENLAB_ZOO_MANIFESTS=work_dirs/benchmark/zoo."
     )
 
 

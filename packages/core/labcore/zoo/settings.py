@@ -8,7 +8,9 @@ environment at each call (so tests and users can change them at run time).
                            separated by spaces or commas; a file's URL on a mirror is
                            ``<mirror>/<weights.path>``.
 ``OPENLAB_ZOO_MANIFESTS``  folders (or ``.yml`` files) of manifests, separated by
-                           ``os.pathsep``; default: the repository's ``model_zoo/``.
+                           ``os.pathsep``; default: the repository's ``model_zoo/``. The
+                           benchmark sweep publishes to a local zoo folder
+                           (``work_dirs/benchmark/zoo``) that can be added here.
 ``OPENLAB_ZOO_RETRIES``    attempts per URL for transient failures (default 3).
 ``OPENLAB_ZOO_BACKOFF``    seconds before the first retry, doubled each time (default 1).
 ``OPENLAB_ZOO_TIMEOUT``    socket timeout in seconds (default 30).
@@ -72,3 +74,10 @@ def manifest_locations() -> list[Path]:
         return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
     found = repository_model_zoo()
     return [found] if found is not None else []
+
+
+def zoo_manifests_with(folder: Path) -> str:
+    """A value for ``OPENLAB_ZOO_MANIFESTS``: the current manifest locations and ``folder``."""
+    locations = [str(p) for p in manifest_locations()]
+    folder = str(Path(folder).resolve())
+    return os.pathsep.join([*(p for p in locations if p != folder), folder])

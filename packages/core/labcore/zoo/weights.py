@@ -10,6 +10,7 @@ name of the class it asked for.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -64,12 +65,26 @@ def save_safetensors(
     state_dict: Mapping[str, torch.Tensor], path: str | Path, metadata: Mapping[str, str] | None
 ) -> Path:
     """Write ``state_dict`` as safetensors (tensors copied to contiguous CPU memory, so
-    tied weights become separate entries)."""
+    tied weights become separate entries). The same weights and metadata always give the
+    same bytes, hence the same sha256 in the zoo."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
     save_file(tensors, str(path), metadata=dict(metadata or {}))
+    _sort_header(path)
     return path
+
+
+def _sort_header(path: Path) -> None:
+    """Rewrite the JSON header of a safetensors file with sorted keys. safetensors writes
+    the metadata in hash-map order, which changes from one save to the next; the tensor
+    entries carry their own offsets, so their order in the header is free."""
+    raw = path.read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + length])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes with spaces
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + length :])
 
 
 def load_safetensors(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:

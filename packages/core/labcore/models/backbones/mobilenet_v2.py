@@ -24,6 +24,7 @@ from labcore.registry import MODELS
 # expand ratio t, output channels c, number of blocks n, stride of the first block s
 ARCH_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
                 (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))  # fmt: skip
+DEFAULT_STRIDES = (2, *(s for *_, s in ARCH_SETTING))
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -81,6 +82,9 @@ class MobileNetV2(BaseModule):
 
     Args:
         widen_factor: channel multiplier (torchvision's ``width_mult``).
+        strides: strides of the stem and of stages 0..6 (default the paper's); small
+            images keep larger maps with fewer stride-2 steps, e.g. ``(1, 1, 2, 2, 2, 1,
+            1)`` for 32x32 inputs. Strides do not change the weights.
         out_indices: stages (0..7) whose outputs are returned, in increasing order.
         frozen_stages: -1 trains everything; 0 freezes the stem; k >= 1 freezes the stem
             and stages 0..k-1.
@@ -91,13 +95,15 @@ class MobileNetV2(BaseModule):
         init_cfg: MMEngine initialisation config.
 
     Shapes: input Tensor[B, 3, H, W]; stage i gives Tensor[B, C_i, H / s_i, W / s_i] with
-    s = (2, 4, 8, 16, 16, 32, 32, 32); ``out_channels`` lists the returned C_i.
+    s = (2, 4, 8, 16, 16, 32, 32, 32) with the default strides; ``out_channels`` lists
+    the returned C_i.
     """
 
     def __init__(
         self,
         *,
         widen_factor: float = 1.0,
+        strides: Sequence[int] = DEFAULT_STRIDES,
         in_channels: int = 3,
         out_indices: Sequence[int] = (7,),
         frozen_stages: int = -1,
@@ -113,6 +119,12 @@ class MobileNetV2(BaseModule):
             raise ConfigError(f"MobileNetV2 out_indices must be stages in 0..7, got {out_indices}.")
         if frozen_stages not in range(-1, 9):
             raise ConfigError(f"MobileNetV2 frozen_stages must be in -1..8, got {frozen_stages}.")
+        strides = tuple(strides)
+        if len(strides) != 1 + len(ARCH_SETTING) or any(x not in (1, 2) for x in strides):
+            raise ConfigError(
+                f"MobileNetV2 strides must be 8 values of 1 or 2 (the stem, then stages 0..6), "
+                f"got {strides}; the default is {DEFAULT_STRIDES}."
+            )
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -122,11 +134,13 @@ class MobileNetV2(BaseModule):
 
         channels = make_divisible(32 * widen_factor)
         features: list[nn.Module] = [
-            ConvNormAct(in_channels, channels, 3, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            ConvNormAct(
+                in_channels, channels, 3, stride=strides[0], norm_cfg=norm_cfg, act_cfg=act_cfg
+            )
         ]
         self.stage_ends = []  # index in `features` of the last module of each stage
         stage_channels = []
-        for t, c, n, s in ARCH_SETTING:
+        for (t, c, n, _), s in zip(ARCH_SETTING, strides[1:], strict=True):
             out = make_divisible(c * widen_factor)
             for i in range(n):
                 features.append(

@@ -16,6 +16,10 @@ model = dict(
         base_channels=16,
         out_indices=(1, 2, 3),
         norm_cfg=dict(type="BN"),
+        # the classification zoo's tiny ResNet-18 (same widths), trained on the shapes set
+        init_cfg=dict(
+            type="Pretrained", checkpoint="zoo://resnet18_tiny_shapes", prefix="backbone."
+        ),
     ),
     neck=dict(in_channels=[32, 64, 128], out_channels=64, extra_levels="none"),
     bbox_head=dict(

@@ -51,6 +51,9 @@ class RetinaHead(nn.Module):
         anchor_generator, bbox_coder, assigner: TASK_UTILS configs or objects.
         loss_cls, loss_bbox: MODELS configs or modules (e.g. FocalLoss, L1Loss).
         test_cfg: ``score_thr``, ``nms_iou_thr``, ``topk_candidates``, ``max_per_img``.
+        prior_prob: the foreground probability every anchor starts from.
+        num_groups: GroupNorm groups after each tower conv; 0 (the original head, as
+            torchvision's ``retinanet_resnet50_fpn``) for none.
 
     forward(feats: tuple of Tensor[B, C, H_i, W_i]) returns (cls_logits, bbox_reg): lists
     of Tensor[B, A*K, H_i, W_i] and Tensor[B, A*4, H_i, W_i].
@@ -70,6 +73,7 @@ class RetinaHead(nn.Module):
         loss_bbox,
         test_cfg: dict,
         prior_prob: float = 0.01,
+        num_groups: int = 0,
     ):
         super().__init__()
         self.num_classes = num_classes
@@ -80,9 +84,9 @@ class RetinaHead(nn.Module):
         self.loss_bbox = build(loss_bbox, MODELS)
         self.test_cfg = dict(test_cfg)
         num_anchors = self.anchor_generator.num_anchors_per_location[0]
-        self.cls_convs = conv_tower(in_channels, feat_channels, stacked_convs)
+        self.cls_convs = conv_tower(in_channels, feat_channels, stacked_convs, num_groups)
         self.cls_logits = nn.Conv2d(feat_channels, num_anchors * num_classes, 3, padding=1)
-        self.reg_convs = conv_tower(in_channels, feat_channels, stacked_convs)
+        self.reg_convs = conv_tower(in_channels, feat_channels, stacked_convs, num_groups)
         self.bbox_reg = nn.Conv2d(feat_channels, num_anchors * 4, 3, padding=1)
         init_head_convs(self)
         nn.init.constant_(self.cls_logits.bias, -math.log((1 - prior_prob) / prior_prob))

@@ -1,0 +1,80 @@
+"""Runs that start from the weights of other benchmarked configs.
+
+A config may initialise part of its model from the model zoo, e.g. a detector whose
+backbone says ``init_cfg=dict(type='Pretrained', checkpoint='zoo://resnet18_tiny_shapes',
+prefix='backbone.')``. When ``resnet18_tiny_shapes`` is itself a registered config, the
+sweep produces those weights: it plans the upstream config's runs too (even when
+``--only`` left them out), trains them first, publishes them to the sweep's local zoo,
+and only then starts the runs that need them. A downstream run's hash includes the
+hashes of the upstream runs, so new upstream weights make new downstream runs.
+
+A zoo name that no registered config produces is left to the zoo client: it must be in
+the manifests (``lab zoo list``).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+from typing import Any
+
+PREFIX = "zoo://"
+
+
+def zoo_names(cfg: Any) -> list[str]:
+    """Every ``zoo://NAME`` the resolved config refers to, in order, without repeats."""
+    found: list[str] = []
+
+    def visit(value: Any) -> None:
+        if isinstance(value, str) and value.startswith(PREFIX):
+            name = value[len(PREFIX) :].strip("/")
+            if name not in found:
+                found.append(name)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                visit(item)
+
+    visit(cfg)
+    return found
+
+
+def without_zoo_weights(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config with every ``Pretrained`` initialisation from ``zoo://`` removed, and
+    the names it removed. Dry runs use it: they check that a config builds and trains,
+    before any upstream weights exist."""
+    removed: list[str] = []
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            checkpoint = value.get("checkpoint")
+            is_zoo_init = value.get("type") == "Pretrained" and isinstance(checkpoint, str)
+            if is_zoo_init and checkpoint.startswith(PREFIX):
+                removed.append(checkpoint[len(PREFIX) :])
+                return None
+            return {k: strip(v) for k, v in value.items()}
+        if isinstance(value, list):
+            kept = [(v, strip(v)) for v in value]
+            return [new for old, new in kept if not (isinstance(old, dict) and new is None)]
+        return value
+
+    return strip(copy.deepcopy(cfg)), removed
+
+
+def chained_hash(run_hash: str, upstream_hashes: list[str]) -> str:
+    """A run's hash extended by the hashes of the runs whose weights it starts from."""
+    if not upstream_hashes:
+        return run_hash
+    payload = "+".join([run_hash, *sorted(upstream_hashes)])
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def with_upstream(spec, upstream: tuple[tuple[str, str], ...], upstream_hashes: list[str]):
+    """``spec`` (a :class:`labbench.resolve.RunSpec`) that waits for the ``upstream``
+    (protocol, config) pairs to be published, its hash chained to theirs."""
+    return dataclasses.replace(
+        spec, upstream=upstream, run_hash=chained_hash(spec.run_hash, upstream_hashes)
+    )
