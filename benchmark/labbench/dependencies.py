@@ -8,8 +8,8 @@ sweep produces those weights: it plans the upstream config's runs too (even when
 and only then starts the runs that need them. A downstream run's hash includes the
 hashes of the upstream runs, so new upstream weights make new downstream runs.
 
-A zoo name that no registered config produces is left to the zoo client: it must be in
-the manifests (``lab zoo list``).
+A name already published in the zoo's manifests is used as published (the run's hash
+then chains the weights' sha256) and is not trained again.
 """
 
 from __future__ import annotations
@@ -42,23 +42,25 @@ def zoo_names(cfg: Any) -> list[str]:
     return found
 
 
-def without_zoo_weights(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The config with every ``Pretrained`` initialisation from ``zoo://`` removed, and
-    the names it removed. Dry runs use it: they check that a config builds and trains,
-    before any upstream weights exist."""
+def without_pretrained_weights(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config with every ``Pretrained`` initialisation removed, and the checkpoints
+    it named. Dry runs use it: they check that a config builds and trains, before any
+    upstream weights exist and without downloading any (``zoo://``, ``torchvision://``,
+    ``open-mmlab://``, URLs)."""
     removed: list[str] = []
 
+    def is_pretrained(value: Any) -> bool:
+        return isinstance(value, dict) and value.get("type") == "Pretrained"
+
     def strip(value: Any) -> Any:
+        if is_pretrained(value):  # init_cfg=dict(type="Pretrained", ...) -> None
+            removed.append(str(value.get("checkpoint")))
+            return None
         if isinstance(value, dict):
-            checkpoint = value.get("checkpoint")
-            is_zoo_init = value.get("type") == "Pretrained" and isinstance(checkpoint, str)
-            if is_zoo_init and checkpoint.startswith(PREFIX):
-                removed.append(checkpoint[len(PREFIX) :])
-                return None
             return {k: strip(v) for k, v in value.items()}
-        if isinstance(value, list):
-            kept = [(v, strip(v)) for v in value]
-            return [new for old, new in kept if not (isinstance(old, dict) and new is None)]
+        if isinstance(value, list):  # init_cfg=[..., dict(type="Pretrained", ...)]: dropped
+            removed.extend(str(v.get("checkpoint")) for v in value if is_pretrained(v))
+            return [strip(v) for v in value if not is_pretrained(v)]
         return value
 
     return strip(copy.deepcopy(cfg)), removed

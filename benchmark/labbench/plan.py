@@ -11,7 +11,7 @@ from labbench.dependencies import with_upstream, zoo_names
 from labbench.discovery import ConfigEntry
 from labbench.protocol import Protocol
 from labbench.resolve import RunSpec, data_root, resolve_run
-from labcore.errors import LabError
+from labcore.errors import LabError, close_matches
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,16 @@ def link_upstream(
     NAME's runs (added to the plan when missing) and chain its hash to theirs; order the
     plan so that upstream runs come first. See :mod:`labbench.dependencies`."""
     by_name = {e.name: e for e in entries}
+    manifests: list[dict] = []  # read once, when a config names a zoo model
+
+    def published_models() -> dict:
+        """The zoo's published entries by name."""
+        if not manifests:
+            from labcore.zoo.manifest import all_entries
+
+            manifests.append({e.name: e for e in all_entries()})
+        return manifests[0]
+
     groups: dict[tuple[str, str], list[RunSpec]] = {}
     for spec in plan.runs:
         groups.setdefault((spec.protocol.name, spec.entry.name), []).append(spec)
@@ -161,14 +171,30 @@ def link_upstream(
             cycle = " -> ".join(name for _, name in (*chain, key))
             raise LabError(f"configs start from each other's weights in a cycle: {cycle}")
         if key not in groups:
-            groups[key] = resolve_group(key)
+            try:
+                groups[key] = resolve_group(key)
+            except LabError as err:
+                raise LabError(
+                    f"{chain[-1][1]} starts from zoo://{key[1]}, which is not published, and "
+                    f"training it under {key[0]} is not possible here: {err}"
+                ) from err
             downstream = ", ".join(name for _, name in chain[-1:])
             plan.notes.append(f"{key[1]} ({key[0]}) is added: {downstream} starts from its weights")
         specs = groups[key]
         upstream, hashes = [], []
         for name in zoo_names(specs[0].cfg):
+            entry = published_models().get(name)
+            if entry is not None:  # used as published; new weights make new runs
+                hashes.append(entry.weights.sha256)
+                continue
             if name not in by_name:
-                continue  # a published model: the zoo client finds it in the manifests
+                known = sorted({*by_name, *published_models()})
+                matches = close_matches(name, known)
+                hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
+                raise LabError(
+                    f"{key[1]} starts from zoo://{name}, which is neither published in the "
+                    f"zoo's manifests nor a registered config.{hint}"
+                )
             up_key = (_producer(name, by_name[name], specs[0].protocol, protocols), name)
             hashes += [s.run_hash for s in link(up_key, (*chain, key))]
             upstream.append(up_key)

@@ -23,7 +23,7 @@ from typing import Any
 
 from mmengine.config import Config
 
-from labbench.dependencies import without_zoo_weights
+from labbench.dependencies import without_pretrained_weights
 from labbench.discovery import ConfigEntry
 from labbench.protocol import Protocol, uses_variables
 from labcore.errors import ConfigError
@@ -255,8 +255,8 @@ def resolve_run(
 
     digest = run_hash(merge("${data_root}"), merged_protocol, seed)
     cfg = merge(root)
-    if mode == "dry-run":  # nothing is trained yet that zoo:// could name
-        cfg, _ = without_zoo_weights(cfg)
+    if mode == "dry-run":  # no upstream weights exist yet, and nothing is downloaded
+        cfg, _ = without_pretrained_weights(cfg)
     return RunSpec(
         entry=entry, protocol=merged_protocol, seed=seed, cfg=cfg, run_hash=digest, mode=mode
     )

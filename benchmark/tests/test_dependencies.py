@@ -17,7 +17,7 @@ import yaml
 from safetensors.torch import load_file
 
 from labbench import cli
-from labbench.dependencies import chained_hash, without_zoo_weights, zoo_names
+from labbench.dependencies import chained_hash, without_pretrained_weights, zoo_names
 from labbench.discovery import registered_configs
 from labbench.plan import build_plan
 from labbench.protocol import load_all_protocols
@@ -28,12 +28,14 @@ def test_zoo_names_and_dry_run_stripping():
         "model": {
             "backbone": {"init_cfg": {"type": "Pretrained", "checkpoint": "zoo://a", "prefix": "b."}},
             "head": {"init_cfg": [{"type": "Normal"}, {"type": "Pretrained", "checkpoint": "zoo://b"}]},
+            "neck": {"init_cfg": {"type": "Pretrained", "checkpoint": "torchvision://resnet50"}},
         },
         "load_from": None,
     }  # fmt: skip
     assert zoo_names(cfg) == ["a", "b"]
-    stripped, removed = without_zoo_weights(cfg)
-    assert removed == ["a", "b"] and zoo_names(stripped) == []
+    stripped, removed = without_pretrained_weights(cfg)
+    assert removed == ["zoo://a", "zoo://b", "torchvision://resnet50"]
+    assert zoo_names(stripped) == [] and stripped["model"]["neck"]["init_cfg"] is None
     assert stripped["model"]["backbone"]["init_cfg"] is None
     assert stripped["model"]["head"]["init_cfg"] == [{"type": "Normal"}]
     assert chained_hash("abc", []) == "abc"
@@ -130,3 +132,22 @@ def test_a_run_whose_upstream_failed_is_recorded_as_failed(finetune_sweep):
 def test_second_invocation_trains_nothing_and_republishes(finetune_sweep):
     code, out = finetune_sweep.again
     assert "0 trained" in out and "published toy_a (toy-tiny)" in out
+
+
+@pytest.mark.slow
+def test_a_published_model_is_used_as_published_and_not_trained_again(
+    finetune_sweep, toy_world, monkeypatch
+):
+    def finetune_plan():
+        return build_plan(
+            registered_configs(), load_all_protocols(), selected=["toy-finetune"],
+            only="toy_finetune",
+        )  # fmt: skip
+
+    chained = finetune_plan()
+    monkeypatch.setenv("OPENLAB_ZOO_MANIFESTS", str(finetune_sweep.work / "zoo"))
+    plan = finetune_plan()
+    assert [s.entry.name for s in plan.runs] == ["toy_finetune", "toy_finetune"]
+    assert all(not s.upstream for s in plan.runs)
+    # the hash follows the published weights, not the runs that made them
+    assert plan.runs[0].run_hash != chained.runs[-2].run_hash

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mmengine.registry import WEIGHT_INITIALIZERS
 
 import labdet
 from labcore.engine.config import load_config
@@ -37,7 +38,7 @@ def _types(node):
 def test_config_loads_and_names_registered_types(name):
     cfg = load_config(f"labdet::{name}")
     assert cfg.default_scope == "labdet"
-    registries = (MODELS, TASK_UTILS, DATASETS, TRANSFORMS)
+    registries = (MODELS, TASK_UTILS, DATASETS, TRANSFORMS, WEIGHT_INITIALIZERS)
     for type_name in set(_types(cfg.model)) | set(_types(cfg.train_dataloader.dataset)):
         assert any(_lookup(r, type_name) for r in registries), type_name
 
@@ -59,7 +60,7 @@ def test_every_config_is_in_a_metafile_and_every_entry_exists():
             assert Path(model["Config"]).stem == model["Name"]
             assert model["Collection"] in collections
             assert model["Task"] in ("object-detection", "instance-segmentation")
-            assert set(model["Protocols"]) <= {"coco-1x", "det-shapes-tiny"}
+            assert set(model["Protocols"]) <= {"coco-1x", "coco-3x", "det-shapes-tiny"}
             for low, high in model["Expected"].values():
                 assert 0 <= low <= high <= 1
             listed.add(model["Config"])

@@ -3,5 +3,9 @@
 _base_ = ["./faster-rcnn_r50_fpn_1x_coco.py"]
 
 model = dict(
+    # torchvision's detection recipe: its ImageNet ResNet-50 weights
+    backbone=dict(
+        init_cfg=dict(_delete_=True, type="Pretrained", checkpoint="torchvision://resnet50")
+    ),
     roi_head=dict(num_classes=90, box_predictor=dict(num_classes=90)),
 )

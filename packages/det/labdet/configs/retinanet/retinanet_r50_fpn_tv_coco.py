@@ -4,8 +4,12 @@
 _base_ = ["./retinanet_r50_fpn_1x_coco.py"]
 
 model = dict(
+    # torchvision's detection recipe: its ImageNet ResNet-50 weights
+    backbone=dict(
+        init_cfg=dict(_delete_=True, type="Pretrained", checkpoint="torchvision://resnet50")
+    ),
     bbox_head=dict(
         num_classes=91,
         test_cfg=dict(score_thr=0.05, nms_iou_thr=0.5, topk_candidates=1000, max_per_img=300),
-    )
+    ),
 )
