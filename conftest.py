@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,25 @@ def _openlab_data_env(shapes_data_root):
         os.environ.pop("OPENLAB_DATA", None)
 
 
+@pytest.fixture(scope="session")
+def _mmengine_scopes_at_start():
+    from mmengine.registry import DefaultScope
+
+    return DefaultScope._instance_dict.copy()
+
+
+@pytest.fixture(autouse=True)
+def _mmengine_default_scope(_mmengine_scopes_at_start):
+    """Every test ends with MMEngine's default scope as the session began. A Runner (or
+    ``init_default_scope``) sets a process-wide scope that later ``Registry.build`` calls
+    switch to, so without this a test's outcome would depend on which tests ran before
+    it in the same worker."""
+    from mmengine.registry import DefaultScope
+
+    yield
+    DefaultScope._instance_dict = _mmengine_scopes_at_start.copy()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _openlab_home_env(shapes_data_root):
     """The zoo cache of the test run, never the user's (tests may override it)."""
@@ -76,26 +97,34 @@ def _openlab_home_env(shapes_data_root):
 
 
 @pytest.fixture(scope="session")
-def tiny_zoo(shapes_data_root) -> Path:
-    """A local zoo with ``resnet18_tiny_shapes`` (protocol cls-shapes-tiny, seed 0) made by
-    ``labbench``, once per test run (xdist workers share it through a file lock), and
-    added to ``$OPENLAB_ZOO_MANIFESTS`` for the rest of the session."""
+def _tiny_zoo_folder(shapes_data_root) -> Path:
+    """The local zoo of :func:`tiny_zoo`, made once per test run (xdist workers share it
+    through a file lock)."""
     from filelock import FileLock
-
-    from labcore.zoo.settings import zoo_manifests_with
 
     work = shapes_data_root.parent / "tiny-zoo-sweep"
     with FileLock(str(shapes_data_root.parent / ".tiny-zoo.lock")):
         if not (work / "zoo" / "labcls.yml").is_file():
-            from labbench import cli
-
-            code = cli.main(
-                ["--only", "resnet18_tiny_shapes", "--seeds", "0", "--workers", "1",
-                 "--work-dir", str(work)]
+            # in its own process: the sweep sets process-wide state (MLflow, MMEngine)
+            done = subprocess.run(
+                [sys.executable, "-m", "labbench.cli", "--only", "resnet18_tiny_shapes",
+                 "--seeds", "0", "--workers", "1", "--work-dir", str(work)],
+                capture_output=True, text=True, timeout=900,
             )  # fmt: skip
-            assert code == 0, f"labbench could not make the tiny zoo; see {work}"
-    os.environ["OPENLAB_ZOO_MANIFESTS"] = zoo_manifests_with(work / "zoo")
+            assert done.returncode == 0, (
+                f"labbench could not make the tiny zoo:\n{done.stdout[-3000:]}"
+            )
     return work / "zoo"
+
+
+@pytest.fixture
+def tiny_zoo(_tiny_zoo_folder, monkeypatch) -> Path:
+    """A local zoo with ``resnet18_tiny_shapes`` (protocol cls-shapes-tiny, seed 0) made by
+    ``labbench``, added to ``$OPENLAB_ZOO_MANIFESTS`` for the test."""
+    from labcore.zoo.settings import zoo_manifests_with
+
+    monkeypatch.setenv("OPENLAB_ZOO_MANIFESTS", zoo_manifests_with(_tiny_zoo_folder))
+    return _tiny_zoo_folder
 
 
 def _shapes(task: str, root: Path) -> Path:

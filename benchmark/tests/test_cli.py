@@ -28,7 +28,7 @@ def test_list_prints_protocols_with_their_configs(toy_world):
 
 def test_unknown_protocol_and_bad_seeds_are_clear_errors(toy_world, tmp_path):
     code, _, err = run_cli("--protocol", "toy-tin", "--work-dir", str(tmp_path))
-    assert code == 2 and "unknown protocol 'toy-tin'. Did you mean: toy-tiny?" in err
+    assert code == 2 and "unknown protocol 'toy-tin'. Did you mean: toy-tiny" in err
     code, _, err = run_cli("--protocol", "toy-tiny", "--seeds", "a,b", "--work-dir", str(tmp_path))
     assert code == 2 and "--seeds 'a,b' is not a comma-separated list" in err
 
