@@ -264,6 +264,7 @@ class Sweep:
                         outcome = self.skip(spec, blocked)
                         done += 1
                         self.say_outcome(outcome, done, total)
+                        self.log(outcome.run_dir)
                         continue
                     run_dir = self.prepare(spec)
                     active[run_dir] = (spec, self.executor.start(run_dir), time.monotonic())

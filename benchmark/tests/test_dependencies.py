@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 import yaml
+from mlflow.tracking import MlflowClient
 from safetensors.torch import load_file
 
 from labbench import cli
@@ -126,6 +127,13 @@ def test_a_run_whose_upstream_failed_is_recorded_as_failed(finetune_sweep):
             "zoo://toy_fail (toy-tiny) was not published: one of its runs failed" in result["error"]
         )
         assert not (run_dir / "log.txt").exists()  # never started
+    client = MlflowClient(f"sqlite:///{finetune_sweep.work / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("toy-finetune")
+    failed = client.search_runs(
+        [experiment.experiment_id],
+        filter_string="tags.`labbench.status` = 'failed' and tags.`labbench.kind` = 'seed'",
+    )
+    assert len(failed) == 2 and "zoo://toy_fail" in failed[0].data.tags["labbench.error"]
 
 
 @pytest.mark.slow
