@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 from typing import Any
 
-PREFIX = "zoo://"
+from labcore.zoo.scheme import PREFIX
 
 
 def zoo_names(cfg: Any) -> list[str]:

@@ -438,12 +438,9 @@ class Sweep:
         """Update each config's parent run with the statistics over its logged seeds."""
         if self.tracker is None or self.report.tracking_error is not None:
             return
-        groups: dict[tuple[str, str], list[Path]] = defaultdict(list)
-        for spec in plan.runs:
-            groups[(spec.protocol.name, spec.entry.name)].append(spec.run_dir(self.work_dir))
         try:
-            for run_dirs in groups.values():
-                self.tracker.log_aggregate(run_dirs)
+            for specs in self._groups(plan).values():
+                self.tracker.log_aggregate([s.run_dir(self.work_dir) for s in specs])
         except Exception as err:
             self.report.tracking_error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
 
