@@ -6,10 +6,14 @@ registry names the modules that fill it (``locations``), so building works witho
 importing the package first.
 
 An unknown ``type`` raises :class:`labcore.errors.UnknownTypeError`, which lists the
-close matches and the registries that were searched.
+close matches and the registries that were searched. A config entry whose arguments
+its type does not accept is explained by :func:`config_error_from_build`.
 """
 
 from __future__ import annotations
+
+import inspect
+import traceback
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -35,7 +39,7 @@ from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry as MMEngineRegistry
 
-from labcore.errors import UnknownTypeError, close_matches
+from labcore.errors import ConfigError, UnknownTypeError, close_matches
 
 
 class Registry(MMEngineRegistry):
@@ -61,7 +65,8 @@ class Registry(MMEngineRegistry):
             registry = registry.parent
         root = self._get_root_registry()
         for child in root.children.values():  # siblings: other codebases' registries
-            names.update(f"{child.scope}.{n}" for n in child.module_dict)
+            if child.scope not in (r.split("::")[0] for r in searched):
+                names.update(f"{child.scope}.{n}" for n in child.module_dict)
         name = key.split(".")[-1]
         matches = close_matches(name, names) or close_matches(key, names)
         hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
@@ -99,7 +104,7 @@ VISUALIZERS = _child(MMENGINE_VISUALIZERS, "visualizer", "labcore.engine")
 VISBACKENDS = _child(MMENGINE_VISBACKENDS, "vis_backend", "labcore.engine")
 LOG_PROCESSORS = _child(MMENGINE_LOG_PROCESSORS, "log_processor", "labcore.engine")
 INFERENCERS = _child(MMENGINE_INFERENCERS, "inferencer", "labcore.engine")
-FUNCTIONS = _child(MMENGINE_FUNCTIONS, "function", "labcore.datasets")
+FUNCTIONS = _child(MMENGINE_FUNCTIONS, "function", "labcore.datasets", "labcore.engine.worker_seed")
 
 ALL = {
     "RUNNERS": RUNNERS, "RUNNER_CONSTRUCTORS": RUNNER_CONSTRUCTORS, "LOOPS": LOOPS,
@@ -128,3 +133,50 @@ def make_children(scope: str, locations: dict[str, list[str]]) -> dict[str, Regi
         key: Registry(parent.name, parent=parent, scope=scope, locations=locations.get(key, []))
         for key, parent in ALL.items()
     }
+
+
+def config_error_from_build(error: BaseException) -> ConfigError | None:
+    """A :class:`ConfigError` for ``error`` when a config entry gave its ``type``
+    arguments that it does not accept (a misspelt or missing key); None otherwise.
+
+    MMEngine builds ``type(**args)`` in ``build_from_cfg``; a misspelt key then ends as
+    a bare TypeError from the constructor. The innermost build in ``error``'s traceback
+    is checked against the signature of the type it built, and the message names the
+    type, the argument, the accepted arguments and the closest of them.
+    """
+    builds = [
+        frame
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+        if frame.f_code.co_name == "build_from_cfg" and "mmengine" in frame.f_code.co_filename
+    ]
+    if not builds or not isinstance(error, TypeError):
+        return None
+    obj_cls, args = builds[-1].f_locals.get("obj_cls"), builds[-1].f_locals.get("args")
+    if obj_cls is None or args is None:
+        return None
+    try:
+        signature = inspect.signature(obj_cls)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(**args)
+    except TypeError as bind_error:
+        reason = str(bind_error)
+    else:
+        return None  # the arguments fit: the error came from inside the constructor
+    name = getattr(obj_cls, "__qualname__", repr(obj_cls))
+    accepted = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    hint = ""
+    unexpected = [key for key in args if key not in signature.parameters]
+    if unexpected:
+        matches = close_matches(unexpected[0], accepted)
+        hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
+    return ConfigError(
+        f"The config entry of type '{name}' ({obj_cls.__module__}) cannot be built: "
+        f"{reason}.{hint} {name} accepts: {', '.join(accepted) or 'no arguments'}. "
+        f"Fix the key in the config, or the --cfg-options that set it."
+    )

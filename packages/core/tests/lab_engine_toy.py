@@ -7,23 +7,37 @@ Imported by the engine and CLI tests (they put this folder on ``sys.path`` or
 
 from __future__ import annotations
 
+import os
+import signal
+
 import torch
 from mmengine.evaluator import BaseMetric
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
 
-from labcore.registry import DATASETS, METRICS, MODELS
+from labcore.registry import DATASETS, HOOKS, METRICS, MODELS
 
 
 @DATASETS.register_module(force=True)
 class ToyRegressionDataset(Dataset):
     """``num_samples`` pairs (inputs Tensor[4], targets Tensor[1]) of a noisy linear map,
-    drawn from a generator seeded with ``seed`` (independent of the global RNG)."""
+    drawn from a generator seeded with ``seed`` (independent of the global RNG).
+    ``augment_noise`` adds Gaussian noise of that std to the inputs on every read, drawn
+    from the global RNG (of the data-loader worker, when there are workers)."""
 
     metainfo = {"name": "toy-regression"}
 
-    def __init__(self, *, num_samples: int = 32, seed: int = 0, nan_from: int | None = None):
+    def __init__(
+        self,
+        *,
+        num_samples: int = 32,
+        seed: int = 0,
+        nan_from: int | None = None,
+        augment_noise: float = 0.0,
+    ):
+        self.augment_noise = augment_noise
         generator = torch.Generator().manual_seed(seed)
         self.inputs = torch.randn(num_samples, 4, generator=generator)
         weight = torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
@@ -35,7 +49,25 @@ class ToyRegressionDataset(Dataset):
         return len(self.inputs)
 
     def __getitem__(self, index: int) -> dict:
-        return {"inputs": self.inputs[index], "targets": self.targets[index]}
+        inputs = self.inputs[index]
+        if self.augment_noise:
+            inputs = inputs + self.augment_noise * torch.randn(inputs.shape)
+        return {"inputs": inputs, "targets": self.targets[index]}
+
+
+@HOOKS.register_module(force=True)
+class KillProcessAfterCheckpoint(Hook):
+    """Kills its own process with SIGKILL right after the checkpoint of epoch ``epoch``
+    is saved, before the validation that follows it."""
+
+    priority = "LOWEST"  # after CheckpointHook
+
+    def __init__(self, epoch: int):
+        self.epoch = epoch
+
+    def after_train_epoch(self, runner) -> None:
+        if runner.epoch + 1 == self.epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 @MODELS.register_module(force=True)
@@ -82,10 +114,15 @@ def toy_config_text(
     mlflow: bool = False,
     dropout: float = 0.5,
     batch_size: int = 8,
+    num_workers: int = 0,
+    augment_noise: float = 0.0,
+    kill_after_epoch: int | None = None,
 ) -> str:
     """A config file's text: the labcore runtime base, the toy model and data, SGD with
     momentum and a step schedule; ``max_length`` epochs or iterations, checkpoints and
-    validation every ``interval``; ``batch_size`` samples per process."""
+    validation every ``interval``; ``batch_size`` samples per process, loaded by
+    ``num_workers`` workers with ``augment_noise``; ``kill_after_epoch`` adds
+    :class:`KillProcessAfterCheckpoint`."""
     if by_epoch:
         loop = f"dict(type='EpochBasedTrainLoop', max_epochs={max_length}, val_interval={interval})"
         sampler = "dict(type='DefaultSampler', shuffle=True)"
@@ -100,8 +137,9 @@ custom_imports = dict(imports=['lab_engine_toy'], allow_failed_imports=False)
 default_scope = 'labcore'
 model = dict(type='ToyDropoutNet', dropout={dropout})
 train_dataloader = dict(
-    batch_size={batch_size}, num_workers=0,
-    dataset=dict(type='ToyRegressionDataset', num_samples=32, seed=1, nan_from={nan_from}),
+    batch_size={batch_size}, num_workers={num_workers}, persistent_workers=False,
+    dataset=dict(type='ToyRegressionDataset', num_samples=32, seed=1, nan_from={nan_from},
+                 augment_noise={augment_noise}),
     sampler={sampler}, collate_fn=dict(type='default_collate'))
 val_dataloader = dict(
     batch_size=8, num_workers=0,
@@ -122,4 +160,9 @@ default_hooks = dict(
 log_processor = dict(by_epoch={by_epoch})
 randomness = dict(seed=0, deterministic=True)
 mlflow = {mlflow}
-"""
+""" + (
+        "custom_hooks = [dict(type='RNGStateHook'), dict(type='NonFiniteLossHook'), "
+        f"dict(type='KillProcessAfterCheckpoint', epoch={kill_after_epoch})]\n"
+        if kill_after_epoch is not None
+        else ""
+    )

@@ -87,6 +87,31 @@ def test_unknown_type_names_close_matches_and_registries(toy_config, tmp_path, c
     status, err = _run_main(["train", str(config), "--work-dir", str(tmp_path / "w")], capsys)
     assert status == 2
     assert "ToyDropotNet" in err and "ToyDropoutNet" in err and "labcore::model" in err
+    assert "labcore.ToyDropoutNet" not in err  # the registry searched is not listed twice
+
+
+def test_argument_the_type_does_not_accept_names_the_type_and_close_matches(
+    toy_config, tmp_path, capsys
+):
+    config = str(toy_config())
+    argv = ["train", config, "--work-dir", str(tmp_path / "w"), "--no-mlflow"]
+    status, err = _run_main([*argv, "--cfg-options", "+model.dropuot=0.1"], capsys)
+    assert status == 2 and "Traceback" not in err
+    assert "'ToyDropoutNet'" in err and "'dropuot'" in err and "Did you mean: dropout?" in err
+    # a dataset built lazily, when training starts, is explained the same way
+    status, err = _run_main(
+        [*argv, "--cfg-options", "+train_dataloader.dataset.num_sample=4"], capsys
+    )
+    assert status == 2
+    assert "'ToyRegressionDataset'" in err and "Did you mean: num_samples?" in err
+
+
+def test_cfg_options_item_without_equals_sign_is_refused(toy_config, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(toy_config()), "--cfg-options", "model"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "'model' is not KEY=VALUE" in err and "Traceback" not in err
 
 
 def test_unknown_cfg_options_key_is_refused_unless_added_with_plus(toy_config, tmp_path, capsys):
@@ -107,6 +132,7 @@ def test_corrupt_checkpoint_is_named(toy_config, tmp_path, capsys):
     )
     assert status == 2
     assert str(bad) in err and "not a readable torch checkpoint" in err
+    assert "weights_only" not in err  # never advises loading it unrestricted
     status, err = _run_main(["test", config, str(tmp_path / "missing.pth")], capsys)
     assert status == 2 and "missing.pth" in err and "does not exist" in err
 
@@ -122,3 +148,35 @@ def test_nan_loss_stops_with_the_iteration_and_keeps_the_work_dir(toy_config, tm
     assert "Non-finite loss at iteration 1" in err and "Traceback" not in err
     assert (work_dir / "epoch_1.pth").read_bytes() == b"earlier checkpoint"
     assert list(work_dir.glob("*/*.log"))  # the run's log is kept
+
+
+def test_process_killed_after_a_checkpoint_resumes_to_the_uninterrupted_weights(
+    toy_config, tmp_path
+):
+    """A real kill (SIGKILL right after the epoch-2 checkpoint), with dropout and random
+    noise drawn in 2 data-loader workers, then ``lab train --resume``: the weights and
+    optimizer state at the end equal those of an uninterrupted run."""
+    from labcore.engine.checkpoint import load_checkpoint_file
+
+    settings = dict(max_length=4, num_workers=2, augment_noise=0.1)
+    config = toy_config(**settings)
+    killing = toy_config("toy_killed", kill_after_epoch=2, **settings)
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    run = _lab("train", str(config), "--work-dir", str(straight), "--no-mlflow", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    run = _lab("train", str(killing), "--work-dir", str(interrupted), "--no-mlflow", cwd=tmp_path)
+    assert run.returncode == -9  # SIGKILL
+    assert (interrupted / "epoch_2.pth").is_file() and not (interrupted / "epoch_3.pth").exists()
+    run = _lab(
+        "train", str(config), "--work-dir", str(interrupted), "--no-mlflow", "--resume",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    expected = load_checkpoint_file(straight / "epoch_4.pth")
+    resumed = load_checkpoint_file(interrupted / "epoch_4.pth")
+    for key, value in expected["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][key], value), key
+    for index, state in expected["optimizer"]["state"].items():
+        assert torch.equal(resumed["optimizer"]["state"][index]["momentum_buffer"],
+                           state["momentum_buffer"])  # fmt: skip

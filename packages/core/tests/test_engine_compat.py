@@ -98,6 +98,16 @@ class _Payload:
         return (os.getcwd, ())
 
 
+class _TouchPayload:
+    """An object whose unpickling creates the file ``marker``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
 class _GetattrPayload:
     def __reduce__(self):
         return (getattr, (HistoryBuffer, "_set_default_statistics"))
@@ -140,6 +150,16 @@ def test_downloads_load_restricted(tmp_path, monkeypatch):
     assert loaded["meta"]["epoch"] == 1
     with pytest.raises(CheckpointError, match="not allowed"):
         load_from_http(evil.as_uri(), map_location="cpu", model_dir=str(tmp_path / "b"))
+
+    # MMEngine's loader unpickles a download unrestricted: the payload runs
+    marker = tmp_path / "payload-ran"
+    touching = tmp_path / "touching.pth"
+    torch.save({"x": _TouchPayload(marker)}, touching)
+    with pytest.raises(CheckpointError, match="not allowed"):
+        load_from_http(touching.as_uri(), map_location="cpu", model_dir=str(tmp_path / "c"))
+    assert not marker.exists()
+    compat.ORIGINALS["load_from_http"](touching.as_uri(), "cpu", str(tmp_path / "d"))
+    assert marker.exists()
 
 
 def test_rng_state_in_checkpoints_needs_no_extra_globals():

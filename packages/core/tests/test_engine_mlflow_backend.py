@@ -9,7 +9,6 @@ import mlflow
 import numpy as np
 import pytest
 from mlflow.exceptions import MlflowException
-from mmengine.config import Config
 from mmengine.visualization import MLflowVisBackend
 
 from labcore.engine.mlflow_backend import (
@@ -29,7 +28,7 @@ def _no_tracking_env(monkeypatch):
         mlflow.end_run()
 
 
-def test_mmengine_backend_fails_on_mlflow3_and_without_config(tmp_path, monkeypatch):
+def test_mmengine_backend_refuses_the_mlflow3_file_store(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # MMEngine's backend exports its file store as MLFLOW_TRACKING_URI: undo that afterwards
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "restored-after-the-test")
@@ -37,12 +36,6 @@ def test_mmengine_backend_fails_on_mlflow3_and_without_config(tmp_path, monkeypa
     backend = MLflowVisBackend(str(tmp_path / "vis"))
     with pytest.raises(MlflowException, match="filesystem tracking backend"):
         backend.add_scalars({"loss": 1.0}, step=1)
-    # close() reads cfg.work_dir, which a runner without a Config does not have
-    backend = MLflowVisBackend(str(tmp_path / "vis"))
-    backend._mlflow = mlflow  # as after a successful _init_env
-    backend.cfg = Config({})
-    with pytest.raises(AttributeError, match="work_dir"):
-        backend.close()
 
 
 def test_default_tracking_uri_is_sqlite_in_the_work_dir(tmp_path, monkeypatch):
@@ -63,7 +56,7 @@ def test_flatten_params_respects_mlflow_limits():
 def test_training_run_and_a_run_without_config_are_tracked(tmp_path, monkeypatch):
     """build_runner's default store sqlite:///<work_dir>/mlflow.db gets params,
     per-iteration loss and lr, validation metrics, the resolved config and the log files;
-    a backend used without a work dir in its Config closes cleanly too. One sqlite store,
+    a Runner built without a Config is tracked and closes cleanly too. One sqlite store,
     since creating one takes seconds."""
     import logging
 
@@ -94,18 +87,16 @@ def test_training_run_and_a_run_without_config_are_tracked(tmp_path, monkeypatch
     assert "config.py" in artifacts
     assert any(not path.endswith(".py") for path in artifacts)  # the run's log folder
 
+    # A Runner built from arguments, without a Config: MMEngine's backend crashes in
+    # close() (it reads cfg.work_dir, and such a runner never calls add_config); ours
+    # ends the run cleanly.
+    with pytest.raises(AttributeError, match="cfg"):
+        _train_runner_without_config(tmp_path / "mmengine", "MLflowVisBackend", client)
     assert VISBACKENDS.get("LabMLflowVisBackend") is LabMLflowVisBackend
-    bare = LabMLflowVisBackend(
-        str(tmp_path / "bare"), tracking_uri=client.tracking_uri, run_name="no-config"
-    )
-    bare.add_config(Config({}))
-    bare.add_scalars({"loss": 3.0, "mode": "train"}, step=1)
-    (tmp_path / "bare" / "notes.log").write_text("kept\n")
-    bare.close()
+    bare = _train_runner_without_config(tmp_path / "bare", "LabMLflowVisBackend", client)
     bare_run = client.get_run(bare.run_id)
     assert bare_run.info.status == "FINISHED"
-    assert bare_run.data.metrics == {"loss": 3.0}
-    assert "notes.log" in {a.path for a in client.list_artifacts(bare.run_id)}
+    assert [m.step for m in client.get_metric_history(bare.run_id, "loss")] == [1, 2, 3, 4]
 
     # MLFLOW_TRACKING_URI wins over the work dir; a run stopped by an error is FAILED
     monkeypatch.setenv("MLFLOW_TRACKING_URI", client.tracking_uri)
@@ -118,6 +109,41 @@ def test_training_run_and_a_run_without_config_are_tracked(tmp_path, monkeypatch
     assert not (tmp_path / "nan" / "mlflow.db").exists()
     (failed,) = client.search_runs([experiment.experiment_id], "attributes.status = 'FAILED'")
     assert failed.data.params["train_dataloader.dataset.nan_from"] == "0"
+
+
+def _train_runner_without_config(work_dir: Path, backend: str, client: mlflow.MlflowClient):
+    """Train the toy model for one epoch with a Runner built from arguments (no Config),
+    logging to ``backend``; close the visualizer and return the backend."""
+    import logging
+
+    import lab_engine_toy
+    from mmengine.runner import Runner
+
+    runner = Runner(
+        model=lab_engine_toy.ToyDropoutNet(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            batch_size=8,
+            dataset=lab_engine_toy.ToyRegressionDataset(),
+            sampler=dict(type="DefaultSampler", shuffle=True),
+            collate_fn=dict(type="default_collate"),
+        ),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.01)),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        default_hooks=dict(logger=dict(type="LoggerHook", interval=1)),
+        visualizer=dict(
+            type="Visualizer",
+            name=f"visualizer-{backend}",
+            vis_backends=[
+                dict(type=backend, save_dir=str(work_dir / "vis"), tracking_uri=client.tracking_uri)
+            ],
+        ),
+        default_scope="labcore",
+    )
+    runner.logger.setLevel(logging.WARNING)
+    runner.train()
+    runner.visualizer.close()
+    return runner.visualizer.get_backend(backend)
 
 
 def test_a_run_leaves_the_tracking_uri_environment_as_it_was(tmp_path, monkeypatch):

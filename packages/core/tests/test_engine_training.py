@@ -159,3 +159,41 @@ def test_build_runner_adds_default_hooks_and_drops_mlflow_when_disabled(tmp_path
         "LocalVisBackend"
     ]
     assert runner.cfg.env_cfg.dist_cfg.backend == "auto"
+
+
+def _two_epochs_of_worker_draws(worker_init_fn: dict | None) -> list[torch.Tensor]:
+    """The noise of two epochs from 2 workers that add noise drawn from torch's
+    generator to every sample they read, as random augmentation does."""
+    import lab_engine_toy
+    from mmengine.runner import Runner
+
+    dataset = lab_engine_toy.ToyRegressionDataset(num_samples=8, augment_noise=1.0)
+    cfg = dict(
+        batch_size=4,
+        num_workers=2,
+        dataset=dataset,
+        sampler=dict(type="DefaultSampler", shuffle=False),
+        collate_fn=dict(type="default_collate"),
+    )
+    if worker_init_fn is not None:
+        cfg["worker_init_fn"] = worker_init_fn
+    torch.manual_seed(0)
+    loader = Runner.build_dataloader(cfg, seed=0)
+    return [torch.cat([batch["inputs"] for batch in loader]) - dataset.inputs for _ in range(2)]
+
+
+def test_workers_draw_new_numbers_every_epoch_where_mmengine_repeats_them():
+    first, second = _two_epochs_of_worker_draws(worker_init_fn=None)  # MMEngine's seeding
+    assert torch.equal(first, second)
+    first, second = _two_epochs_of_worker_draws(dict(type="labcore.seed_worker"))
+    assert not torch.equal(first, second)
+    assert not torch.equal(first[:4], first[4:])  # worker 0 and worker 1 draw differently
+    again = _two_epochs_of_worker_draws(dict(type="labcore.seed_worker"))
+    assert torch.equal(first, again[0]) and torch.equal(second, again[1])  # reproducible
+
+
+def test_build_runner_seeds_workers_unless_the_config_says_otherwise(tmp_path):
+    config = _config(tmp_path, "toy", max_length=1)
+    runner = build_runner(config, work_dir=tmp_path / "w")
+    assert runner.cfg.train_dataloader.worker_init_fn.type == "labcore.seed_worker"
+    assert runner.cfg.val_dataloader.worker_init_fn.type == "labcore.seed_worker"

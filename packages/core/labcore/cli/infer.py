@@ -14,8 +14,7 @@ import importlib
 import inspect
 from pathlib import Path
 
-from mmengine.config import DictAction
-
+from labcore.cli.train import add_cfg_options_argument
 from labcore.engine.config import load_config
 from labcore.errors import ConfigError, LabError
 
@@ -27,14 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topk", type=int, default=None, help="how many top classes to print")
     parser.add_argument("--device", default="cpu", help="device to run on, e.g. cpu or cuda:0")
     parser.add_argument("--out-file", type=Path, help="save a drawing of the result here")
-    parser.add_argument(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        default={},
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. model.head.num_classes=8",
-    )
+    add_cfg_options_argument(parser, "model.head.num_classes=8")
 
 
 def codebase_apis(cfg):

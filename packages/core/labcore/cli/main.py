@@ -53,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"lab {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except TypeError as err:
+        from labcore.registry import config_error_from_build
+
+        config_error = config_error_from_build(err)
+        if config_error is None or args.debug:
+            raise
+        print(f"lab {args.command}: error: {config_error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"lab {args.command}: interrupted", file=sys.stderr)
         return 130

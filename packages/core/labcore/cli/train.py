@@ -21,17 +21,36 @@ from labcore.engine.config import load_config
 from labcore.engine.training import LAUNCHERS, build_runner, close_failed_run
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments shared by ``lab train`` and ``lab test``."""
-    parser.add_argument("--work-dir", help="folder for logs and checkpoints")
+class CfgOptionsAction(DictAction):
+    """MMEngine's ``KEY=VALUE`` parser, with a clear error for an item without ``=``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            if "=" not in item:
+                raise argparse.ArgumentError(
+                    self,
+                    f"'{item}' is not KEY=VALUE. Write each override as key=value, "
+                    f"e.g. train_cfg.max_epochs=2 (quote values with spaces).",
+                )
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_cfg_options_argument(parser: argparse.ArgumentParser, example: str) -> None:
+    """The ``--cfg-options KEY=VALUE ...`` argument of the commands that load a config."""
     parser.add_argument(
         "--cfg-options",
         nargs="+",
-        action=DictAction,
+        action=CfgOptionsAction,
         default={},
         metavar="KEY=VALUE",
-        help="override config keys, e.g. train_cfg.max_epochs=2; '+key=value' adds a new key",
+        help=f"override config keys, e.g. {example}; '+key=value' adds a new key",
     )
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``lab train`` and ``lab test``."""
+    parser.add_argument("--work-dir", help="folder for logs and checkpoints")
+    add_cfg_options_argument(parser, "train_cfg.max_epochs=2")
     parser.add_argument("--launcher", choices=LAUNCHERS, default="none", help="job launcher")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)

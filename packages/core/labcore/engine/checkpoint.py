@@ -103,9 +103,19 @@ def _refused_global(err: pickle.UnpicklingError) -> str | None:
 def _corrupt(name: str, err: BaseException) -> CheckpointError:
     return CheckpointError(
         f"Checkpoint '{name}' is not a readable torch checkpoint: it is corrupt, truncated "
-        f"or another kind of file ({type(err).__name__}: {str(err).splitlines()[0][:200]}). "
+        f"or another kind of file ({_unpickler_reason(err)}). "
         f"Download or copy it again, or pick an earlier checkpoint of the run."
     )
+
+
+def _unpickler_reason(err: BaseException) -> str:
+    """The cause in ``err``'s message, without torch's advice to load unrestricted
+    (which OpenLab never does)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if "WeightsUnpickler error" in str(err):  # the cause is the line after that marker
+        marker = next(i for i, line in enumerate(lines) if "WeightsUnpickler error" in line)
+        lines = lines[marker + 1 :] or lines
+    return f"{type(err).__name__}: {(lines or [''])[0][:200]}"
 
 
 def load_from_local(filename: str, map_location=None):

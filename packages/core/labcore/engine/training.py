@@ -10,7 +10,10 @@ command and the benchmark harness use it). On top of the config it ensures:
   unless ``MLFLOW_TRACKING_URI`` is set, or no MLflow at all with ``mlflow = False`` in
   the config (``--cfg-options mlflow=False``), which tests use since a new sqlite store
   costs seconds;
-- a distributed backend chosen at run time (``"auto"``).
+- a distributed backend chosen at run time (``"auto"``);
+- data-loader workers seeded by :func:`labcore.engine.worker_seed.seed_worker` (new
+  random streams every epoch, repeated by a resumed run) unless a dataloader names its
+  own ``worker_init_fn``.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ def build_runner(
     cfg.experiment_name = cfg.get("experiment_name") or _unique_experiment_name(cfg)
     _ensure_custom_hooks(cfg)
     _ensure_dist_backend(cfg)
+    _ensure_worker_seeding(cfg)
     _configure_visualizer(cfg)
     if "runner_type" in cfg:
         from labcore.registry import RUNNERS
@@ -123,6 +127,13 @@ def _ensure_dist_backend(cfg: Config) -> None:
     dist_cfg.setdefault("backend", "auto")
     env_cfg["dist_cfg"] = dist_cfg
     cfg.env_cfg = env_cfg
+
+
+def _ensure_worker_seeding(cfg: Config) -> None:
+    for split in ("train", "val", "test"):
+        dataloader = cfg.get(f"{split}_dataloader")
+        if isinstance(dataloader, dict) and "worker_init_fn" not in dataloader:
+            dataloader["worker_init_fn"] = ConfigDict(type="labcore.seed_worker")
 
 
 def _configure_visualizer(cfg: Config) -> None:

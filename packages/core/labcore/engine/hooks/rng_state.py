@@ -115,6 +115,14 @@ class RNGStateHook(Hook):
             )
             return
         restore_rng_state(saved["state"])
+        loader = getattr(runner.train_loop, "dataloader", None)
+        if getattr(loader, "persistent_workers", False) and loader.num_workers > 0:
+            runner.logger.warning(
+                "train_dataloader has persistent_workers=True: its workers start their "
+                "random streams afresh after a resume, so random augmentation drawn in "
+                "them differs from the interrupted run's. Set persistent_workers=False "
+                "for an exact resume."
+            )
 
     def before_val(self, runner) -> None:
         self._state_before_val = capture_rng_state()
