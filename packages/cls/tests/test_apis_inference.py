@@ -81,3 +81,12 @@ def test_lab_infer_prints_top_classes(checkpoint, image, capsys):
     assert len(lines) == 2 and all(line.split()[0] in CLASSES for line in lines)
     assert lab_main(["infer", CONFIG, str(checkpoint[0]), "missing.jpg"]) == 2
     assert "missing.jpg" in capsys.readouterr().err
+
+
+def test_lab_infer_refuses_a_checkpoint_that_does_not_fit(checkpoint, image, tmp_path, capsys):
+    broken = dict(checkpoint[1])
+    broken.pop("head.fc.bias")
+    path = tmp_path / "broken.pth"
+    torch.save({"state_dict": broken}, path)
+    assert lab_main(["infer", CONFIG, str(path), str(image)]) == 2
+    assert "missing keys ['head.fc.bias']" in capsys.readouterr().err

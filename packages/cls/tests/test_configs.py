@@ -1,5 +1,5 @@
-"""Every labcls config builds; the ImageNet configs train two iterations on a fake
-ImageNet folder of 224x224 JPEGs, validate, and test."""
+"""Every labcls config builds; the ImageNet configs have the published parameter counts
+and train two iterations on a fake ImageNet folder of 224x224 JPEGs, validate, and test."""
 
 from __future__ import annotations
 
@@ -22,9 +22,12 @@ IMAGENET_CONFIGS = [c for c in CONFIGS if c.endswith("_in1k.py")]
 
 def test_expected_configs_exist():
     stems = {Path(c).stem for c in CONFIGS}
-    for name in ("resnet18_8xb32_in1k", "resnet50_8xb32_in1k", "resnext50-32x4d_8xb32_in1k",
+    for name in ("resnet18_8xb32_in1k", "resnet34_8xb32_in1k", "resnet50_8xb32_in1k",
+                 "resnet101_8xb32_in1k", "resnet152_8xb32_in1k", "resnext50-32x4d_8xb32_in1k",
                  "mobilenet-v2_8xb32_in1k", "convnext-tiny_32xb128_in1k",
-                 "vit-small-p16_32xb128_in1k", "resnet18_tiny_shapes",
+                 "convnext-small_32xb128_in1k", "convnext-base_32xb128_in1k",
+                 "vit-tiny-p16_32xb128_in1k", "vit-small-p16_32xb128_in1k",
+                 "vit-base-p16_32xb128_in1k", "resnet18_tiny_shapes",
                  "mobilenet-v2_tiny_shapes"):  # fmt: skip
         assert name in stems
 
@@ -40,6 +43,36 @@ def test_config_builds_a_model_that_classifies(config):
     with torch.no_grad():
         logits = model(torch.randn(1, 3, size, size), mode="tensor")
     assert logits.shape == (1, cfg.model.head.num_classes)
+
+
+# Parameters of the published ImageNet-1k models (torchvision's weights metadata; DeiT for
+# ViT-T and ViT-S); every ImageNet config must have its number here.
+PUBLISHED_PARAMS = {
+    "resnet18_8xb32_in1k": 11_689_512,
+    "resnet34_8xb32_in1k": 21_797_672,
+    "resnet50_8xb32_in1k": 25_557_032,
+    "resnet101_8xb32_in1k": 44_549_160,
+    "resnet152_8xb32_in1k": 60_192_808,
+    "resnext50-32x4d_8xb32_in1k": 25_028_904,
+    "mobilenet-v2_8xb32_in1k": 3_504_872,
+    "convnext-tiny_32xb128_in1k": 28_589_128,
+    "convnext-small_32xb128_in1k": 50_223_688,
+    "convnext-base_32xb128_in1k": 88_591_464,
+    "vit-tiny-p16_32xb128_in1k": 5_717_416,
+    "vit-small-p16_32xb128_in1k": 22_050_664,
+    "vit-base-p16_32xb128_in1k": 86_567_656,
+}
+
+
+def test_imagenet_configs_have_the_published_parameter_count():
+    assert set(PUBLISHED_PARAMS) == {Path(c).stem for c in IMAGENET_CONFIGS}
+    init_default_scope("labcls")
+    for config in IMAGENET_CONFIGS:
+        cfg = load_config(f"labcls::{config}")
+        with torch.device("meta"):  # shapes only: no memory, no initialisation
+            model = MODELS.build(cfg.model)
+        params = sum(p.numel() for p in model.parameters())
+        assert params == PUBLISHED_PARAMS[Path(config).stem], config
 
 
 def test_metafiles_register_every_config():

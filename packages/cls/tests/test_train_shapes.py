@@ -22,13 +22,18 @@ def one_thread():
 def test_resnet18_tiny_shapes_reaches_90_percent(tmp_path, one_thread):
     cfg = load_config("labcls::resnet/resnet18_tiny_shapes.py")
     cfg.mlflow = False
-    cfg.default_hooks.checkpoint = dict(type="CheckpointHook", interval=-1)  # no files
+    cfg.default_hooks.checkpoint = dict(type="CheckpointHook", interval=-1)  # the last only
     cfg.train_cfg.val_interval = 100  # validate only after the last epoch
     runner = build_runner(cfg, work_dir=tmp_path)
     runner.train()
     losses = runner.message_hub.get_scalar("train/loss").data[0]
     metrics = runner.val_loop.run()
 
+    # Seed 0 measured: first-20 loss 2.08, last-50 loss 0.10, top-1 0.935, F1 0.935.
+    # Under the protocol seeds 0-2 reach top-1 0.935, 0.9425, 0.9075 (metafile.yml); on 400
+    # val images the binomial standard error is 0.012, so 0.90 sits below every seed and
+    # 2.7 errors below seed 0. The 50 images per class make macro recall equal top-1, so
+    # F1 tracks top-1; its lower bar catches classes predicted unevenly.
     assert losses[:20].mean() > 1.9  # about ln(8): chance for 8 classes
     assert losses[-50:].mean() < 0.5 * losses[:20].mean()
     assert metrics["accuracy/top1"] >= 0.90

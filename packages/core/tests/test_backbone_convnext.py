@@ -1,4 +1,5 @@
-"""ConvNeXt against torchvision's convnext_tiny (through the converter)."""
+"""ConvNeXt against torchvision's convnext_tiny, _small, _base and _large (through the
+converter) and published parameter counts."""
 
 from __future__ import annotations
 
@@ -23,28 +24,40 @@ def num_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def test_logits_match_torchvision_convnext_tiny():
+@pytest.mark.parametrize(
+    "arch, channels",
+    [
+        ("tiny", 768),
+        ("small", 768),
+        pytest.param("base", 1024, marks=pytest.mark.slow),  # 2 to 9 s on a shared 2-core CPU
+        pytest.param("large", 1536, marks=pytest.mark.slow),
+    ],
+)
+def test_logits_match_torchvision(arch, channels):
     torch.manual_seed(0)
-    reference = torchvision.models.convnext_tiny(weights=None).eval()
+    reference = getattr(torchvision.models, f"convnext_{arch}")(weights=None).eval()
     for name, param in reference.named_parameters():  # layer scale and norms away from init
         if "layer_scale" in name or "classifier.0" in name:
             param.data.uniform_(0.5, 1.5)
     state_dict = reference.state_dict()
     assert detect_torchvision_family(state_dict) == "convnext"
     weights = convert_torchvision_classifier(state_dict, "convnext")
-    model = MODELS.build(dict(type="ConvNeXt", arch="tiny")).eval()
+    model = MODELS.build(dict(type="ConvNeXt", arch=arch)).eval()
     load_state_dict_checked(model, strip_prefix(weights, "backbone."))
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
+        expected = reference(x)
+        assert 0.1 < expected.std() < 10  # O(1) logits: atol=1e-5 is a tight check
         features = model(x)
-        assert features[0].shape == (2, 768, 1, 1)  # pooled, then normalized
+        assert features[0].shape == (2, channels, 1, 1)  # pooled, then normalized
         pooled = GlobalAveragePooling()(features)[0]
         logits = pooled @ weights["head.fc.weight"].T + weights["head.fc.bias"]
-        torch.testing.assert_close(logits, reference(x), atol=1e-5, rtol=0)
+        torch.testing.assert_close(logits, expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize(
-    "arch, published", [("tiny", 28_589_128), ("small", 50_223_688), ("base", 88_591_464)]
+    "arch, published",
+    [("tiny", 28_589_128), ("small", 50_223_688), ("base", 88_591_464), ("large", 197_767_336)],
 )
 def test_parameter_count_with_1000_class_head_is_published(arch, published):
     with torch.device("meta"):

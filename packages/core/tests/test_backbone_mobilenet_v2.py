@@ -1,4 +1,4 @@
-"""MobileNetV2 against torchvision's mobilenet_v2."""
+"""MobileNetV2 against torchvision's mobilenet_v2 at widths 0.5, 0.75, 1.0 and 1.4."""
 
 from __future__ import annotations
 
@@ -22,23 +22,36 @@ def num_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def test_logits_match_torchvision():
-    torch.manual_seed(0)
-    reference = torchvision.models.mobilenet_v2(weights=None).eval()
-    for bn in reference.modules():
+def calibrate_batch_norms(model: nn.Module, x: torch.Tensor) -> None:
+    """Running statistics of every BatchNorm2d set to those of a forward pass over ``x``
+    (Tensor[B, 3, H, W]), as after training, so the logits are O(1) rather than the
+    near-zero values of a freshly initialised network."""
+    for bn in model.modules():
         if isinstance(bn, nn.BatchNorm2d):
-            bn.running_var.uniform_(0.5, 1.5)
-            bn.running_mean.uniform_(-0.1, 0.1)
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average: the statistics of this one batch
+    with torch.no_grad():
+        model.train()(x)
+    model.eval()
+
+
+@pytest.mark.parametrize("widen_factor", [1.0, 0.5, 0.75, 1.4])
+def test_logits_match_torchvision(widen_factor):
+    torch.manual_seed(0)
+    reference = torchvision.models.mobilenet_v2(weights=None, width_mult=widen_factor)
+    calibrate_batch_norms(reference, torch.randn(4, 3, 64, 64))
     state_dict = reference.state_dict()
     assert detect_torchvision_family(state_dict) == "mobilenet_v2"
     weights = convert_torchvision_classifier(state_dict, "mobilenet_v2")
-    model = MODELS.build(dict(type="MobileNetV2")).eval()
+    model = MODELS.build(dict(type="MobileNetV2", widen_factor=widen_factor)).eval()
     model.load_state_dict(strip_prefix(weights, "backbone."), strict=True)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
+        expected = reference(x)
+        assert 0.1 < expected.std() < 10  # O(1) logits: atol=1e-5 is a tight check
         pooled = GlobalAveragePooling()(model(x))[0]
         logits = pooled @ weights["head.fc.weight"].T + weights["head.fc.bias"]
-        torch.testing.assert_close(logits, reference(x), atol=1e-5, rtol=0)
+        torch.testing.assert_close(logits, expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("widen_factor", [1.0, 0.5, 1.4])

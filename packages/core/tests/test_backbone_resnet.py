@@ -12,6 +12,7 @@ from labcore.errors import ConfigError
 from labcore.models.backbones import ResNet, ResNetV1c, ResNetV1d
 from labcore.models.convert import (
     convert_torchvision_classifier,
+    detect_torchvision_family,
     strip_prefix,
     write_safetensors,
 )
@@ -34,21 +35,49 @@ def classifier_logits(backbone: nn.Module, head: dict, x: torch.Tensor) -> torch
     return pooled @ head["head.fc.weight"].T + head["head.fc.bias"]
 
 
-@pytest.mark.parametrize("depth", [18, 50])
-def test_logits_match_torchvision(depth):
-    torch.manual_seed(depth)
-    reference = getattr(torchvision.models, f"resnet{depth}")(weights=None).eval()
-    for bn in reference.modules():  # non-trivial statistics, so eval-mode BN matters
+def calibrate_batch_norms(model: nn.Module, x: torch.Tensor) -> None:
+    """Running statistics of every BatchNorm2d set to those of a forward pass over ``x``
+    (Tensor[B, 3, H, W]), as after training: non-trivial means and variances that keep
+    the activations of deep networks near unit scale, so logits stay O(1) and an absolute
+    tolerance means the same for every depth."""
+    for bn in model.modules():
         if isinstance(bn, nn.BatchNorm2d):
-            bn.running_mean.uniform_(-0.1, 0.1)
-            bn.running_var.uniform_(0.5, 1.5)
-    model = MODELS.build(dict(type="ResNet", depth=depth)).eval()
-    weights = convert_torchvision_classifier(reference.state_dict(), "resnet")
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average: the statistics of this one batch
+    with torch.no_grad():
+        model.train()(x)
+    model.eval()
+
+
+# every torchvision ResNet our ResNet builds: (torchvision name, our config); each takes
+# about a second, the 127 M-parameter wide_resnet101_2 more (slow)
+TORCHVISION_RESNETS = [
+    ("resnet18", dict(depth=18)),
+    ("resnet34", dict(depth=34)),
+    ("resnet50", dict(depth=50)),
+    ("resnet101", dict(depth=101)),
+    ("resnet152", dict(depth=152)),
+    ("wide_resnet50_2", dict(depth=50, width_per_group=128)),
+    pytest.param("wide_resnet101_2", dict(depth=101, width_per_group=128), marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("name, cfg", TORCHVISION_RESNETS)
+def test_logits_match_torchvision(name, cfg):
+    torch.manual_seed(0)
+    reference = getattr(torchvision.models, name)(weights=None)
+    calibrate_batch_norms(reference, torch.randn(4, 3, 64, 64))
+    state_dict = reference.state_dict()
+    assert detect_torchvision_family(state_dict) == "resnet"
+    model = MODELS.build(dict(type="ResNet", **cfg)).eval()
+    weights = convert_torchvision_classifier(state_dict, "resnet")
     model.load_state_dict(strip_prefix(weights, "backbone."), strict=True)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
+        expected = reference(x)
+        assert 0.1 < expected.std() < 10  # O(1) logits: atol=1e-5 is a tight check
         torch.testing.assert_close(
-            classifier_logits(model, weights, x), reference(x), atol=1e-5, rtol=0
+            classifier_logits(model, weights, x), expected, atol=1e-5, rtol=0
         )
 
 
@@ -61,6 +90,7 @@ def test_logits_match_torchvision(depth):
         (dict(type="ResNet", depth=101), 44_549_160),
         (dict(type="ResNet", depth=152), 60_192_808),
         (dict(type="ResNet", depth=50, width_per_group=128), 68_883_240),  # wide_resnet50_2
+        (dict(type="ResNet", depth=101, width_per_group=128), 126_886_696),  # wide_resnet101_2
         (dict(type="ResNetV1c", depth=50), 25_576_264),  # deep stem: 32, 32, 64 channels
         (dict(type="ResNetV1d", depth=50), 25_576_264),  # avg_down adds no parameters
     ],

@@ -1,10 +1,12 @@
-"""ResNeXt against torchvision's resnext50_32x4d and published parameter counts."""
+"""ResNeXt against torchvision's ResNeXt-50 (32x4d) and -101 (32x8d, 64x4d) and published
+parameter counts."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 import torchvision
+from torch import nn
 
 from labcore.errors import ConfigError
 from labcore.models.backbones import ResNeXt
@@ -17,19 +19,50 @@ from labcore.models.necks import GlobalAveragePooling
 from labcore.registry import MODELS
 
 
-def test_logits_match_torchvision_resnext50_32x4d():
+def calibrate_batch_norms(model: nn.Module, x: torch.Tensor) -> None:
+    """Running statistics of every BatchNorm2d set to those of a forward pass over ``x``
+    (Tensor[B, 3, H, W]), as after training, so logits stay O(1) at every depth."""
+    for bn in model.modules():
+        if isinstance(bn, nn.BatchNorm2d):
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average: the statistics of this one batch
+    with torch.no_grad():
+        model.train()(x)
+    model.eval()
+
+
+@pytest.mark.parametrize(
+    "name, cfg",
+    [
+        ("resnext50_32x4d", dict(depth=50, groups=32, width_per_group=4)),
+        pytest.param(
+            "resnext101_32x8d",
+            dict(depth=101, groups=32, width_per_group=8),
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            "resnext101_64x4d",
+            dict(depth=101, groups=64, width_per_group=4),
+            marks=pytest.mark.slow,
+        ),
+    ],
+)
+def test_logits_match_torchvision(name, cfg):
     torch.manual_seed(0)
-    reference = torchvision.models.resnext50_32x4d(weights=None).eval()
+    reference = getattr(torchvision.models, name)(weights=None)
+    calibrate_batch_norms(reference, torch.randn(4, 3, 64, 64))
     state_dict = reference.state_dict()
     assert detect_torchvision_family(state_dict) == "resnext"
     weights = convert_torchvision_classifier(state_dict, "resnext")
-    model = MODELS.build(dict(type="ResNeXt", depth=50, groups=32, width_per_group=4)).eval()
+    model = MODELS.build(dict(type="ResNeXt", **cfg)).eval()
     model.load_state_dict(strip_prefix(weights, "backbone."), strict=True)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
+        expected = reference(x)
+        assert 0.1 < expected.std() < 10  # O(1) logits: atol=1e-5 is a tight check
         pooled = GlobalAveragePooling()(model(x))[0]
         logits = pooled @ weights["head.fc.weight"].T + weights["head.fc.bias"]
-        torch.testing.assert_close(logits, reference(x), atol=1e-5, rtol=0)
+        torch.testing.assert_close(logits, expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
-"""VisionTransformer against torchvision's VisionTransformer (through the converter)."""
+"""VisionTransformer against torchvision's VisionTransformer (through the converter): a
+small custom size and the ViT-B/16, B/32, L/16 and L/32 builders."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 from torch import nn
 from torchvision.models.vision_transformer import VisionTransformer as TorchvisionViT
 
@@ -50,6 +52,35 @@ def test_logits_match_torchvision():
         head = strip_prefix(weights, "head.layers.head.")  # labcls' VisionTransformerClsHead
         logits = pooled @ head["weight"].T + head["bias"]
         torch.testing.assert_close(logits, reference(x), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "name, arch, patch_size, image_size",
+    [
+        ("vit_b_16", "base", 16, 32),
+        ("vit_b_32", "base", 32, 64),
+        pytest.param("vit_l_16", "large", 16, 32, marks=pytest.mark.slow),
+        pytest.param("vit_l_32", "large", 32, 64, marks=pytest.mark.slow),
+    ],
+)
+def test_logits_match_torchvision_sizes(name, arch, patch_size, image_size):
+    """torchvision's ViT-B and ViT-L builders with their real widths, depths and heads, on
+    a 2x2 grid of patches (small images keep the test fast; only the position embedding
+    depends on the image size)."""
+    torch.manual_seed(0)
+    reference = getattr(torchvision.models, name)(weights=None, image_size=image_size).eval()
+    for param in reference.parameters():  # torchvision zero-initialises several tensors
+        nn.init.normal_(param, std=0.02)
+    weights = convert_torchvision_classifier(reference.state_dict(), "vit")
+    model = VisionTransformer(arch=arch, img_size=image_size, patch_size=patch_size).eval()
+    load_state_dict_checked(model, strip_prefix(weights, "backbone."))
+    x = torch.randn(2, 3, image_size, image_size)
+    with torch.no_grad():
+        expected = reference(x)
+        assert expected.std() > 0.01  # logits well above the tolerance
+        head = strip_prefix(weights, "head.layers.head.")
+        logits = model(x)[0].flatten(1) @ head["weight"].T + head["bias"]
+        torch.testing.assert_close(logits, expected, atol=1e-5, rtol=0)
 
 
 def test_published_file_layout_of_mlp_converts_the_same():

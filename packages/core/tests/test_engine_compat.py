@@ -121,6 +121,15 @@ def test_objects_outside_the_allowlist_are_refused(tmp_path, payload):
         load_checkpoint_file(path)
 
 
+def test_refused_object_is_named(tmp_path):
+    import argparse
+
+    path = tmp_path / "script_checkpoint.pth"  # as torchvision's training scripts save
+    torch.save({"model": {}, "args": argparse.Namespace(lr=0.1)}, path)
+    with pytest.raises(CheckpointError, match=r"\(global argparse\.Namespace\)"):
+        load_checkpoint_file(path)
+
+
 def test_corrupt_missing_and_truncated_files_name_the_file(tmp_path):
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint")

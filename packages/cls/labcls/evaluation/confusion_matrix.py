@@ -63,12 +63,19 @@ def _current_visualizer() -> Visualizer | None:
         return None
 
 
-def _current_step() -> int:
+def _training_iterations_done() -> int:
+    """Training iterations finished in the current run (0 outside training).
+
+    MMEngine's RuntimeInfoHook records the index of the iteration that starts as ``iter``,
+    so during a validation within training that is the count done minus one. Unlike the
+    epoch index, the count is unique to each validation in epoch- and iteration-based
+    loops alike."""
     try:
         hub = MessageHub.get_current_instance()
     except RuntimeError:
         return 0
-    return int(hub.get_info("epoch", 0) or hub.get_info("iter", 0) or 0)
+    last = hub.get_info("iter")
+    return 0 if last is None else int(last) + 1
 
 
 @METRICS.register_module()
@@ -77,8 +84,10 @@ class ConfusionMatrix(BaseMetric):
 
     Returns ``confusion_matrix/result`` (Tensor[K, K] int64, row = true class) and logs a
     plot of it through the current visualizer (``add_image('confusion_matrix', ...)``),
-    so the run's log folder and MLflow both receive it as an image artifact. With
-    ``out_file`` the plot is also written there as a PNG.
+    so the run's log folder and MLflow both receive it as an image artifact, with the
+    number of training iterations done as its step (MLflow:
+    ``images/confusion_matrix_<iterations>.png``; 0 in a test run). With ``out_file`` the
+    plot is also written there as a PNG.
 
     Args:
         num_classes: K; default: the dataset's number of classes.
@@ -115,7 +124,7 @@ class ConfusionMatrix(BaseMetric):
             image = plot_confusion_matrix(matrix, class_names(self.dataset_meta, num_classes))
             visualizer = _current_visualizer()
             if visualizer is not None:
-                visualizer.add_image("confusion_matrix", image, step=_current_step())
+                visualizer.add_image("confusion_matrix", image, step=_training_iterations_done())
             if self.out_file is not None:
                 from PIL import Image
 

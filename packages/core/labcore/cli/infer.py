@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
         raise LabError(f"Image file '{args.image}' does not exist.")
     cfg = load_config(args.config, args.cfg_options)
     apis = codebase_apis(cfg)
-    model = apis.init_model(cfg, args.checkpoint, device=args.device)
+    # a checkpoint that does not fit would leave random weights: refuse it, naming the keys
+    strict = {"strict": True} if "strict" in inspect.signature(apis.init_model).parameters else {}
+    model = apis.init_model(cfg, args.checkpoint, device=args.device, **strict)
     kwargs = {}
     if args.topk is not None:
         if "topk" not in inspect.signature(apis.inference).parameters:

@@ -91,7 +91,11 @@ def load_checkpoint_file(source, map_location=None, *, name: str | None = None):
 def _refused_global(err: pickle.UnpicklingError) -> str | None:
     """The global that the weights-only unpickler refused, or None when the file is
     damaged instead (bad opcodes, truncated data)."""
-    match = re.search(r"unsupported GLOBAL:? *([\w.]+)", str(err), flags=re.IGNORECASE)
+    # torch words it "Unsupported global: GLOBAL a.b was not an allowed global" or
+    # "Trying to load unsupported GLOBAL a.b whose module a is blocked"
+    match = re.search(
+        r"unsupported global:?\s*(?:GLOBAL\s+)?([\w.]+)", str(err), flags=re.IGNORECASE
+    )
     if match:
         return f"global {match.group(1)}"
     for line in str(err).splitlines():

@@ -44,9 +44,9 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import torch
 from torch import Tensor, nn
 
+from labcore.engine.checkpoint import load_checkpoint_file
 from labcore.errors import CheckpointError, ConfigError
 
 FAMILIES = ("resnet", "resnext", "mobilenet_v2", "convnext", "vit")
@@ -160,7 +160,9 @@ def _rename(state_dict: Mapping[str, Tensor], rules: list[Rule], what: str) -> d
             value = value.reshape(-1)
         converted[new_key] = value
     if unknown:
-        shown = ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        shown = ", ".join(unknown[:10])
+        if len(unknown) > 10:
+            shown += f" and {len(unknown) - 10} more"
         raise CheckpointError(
             f"{len(unknown)} keys of the {what} state dict have no OpenLab name: {shown}. "
             "Check that the source (--from) and --family match the checkpoint (see `lab convert --help`)."
@@ -282,8 +284,13 @@ def load_state_dict_checked(
 
 
 def read_state_dict(path: str | Path) -> dict[str, Tensor]:
-    """Tensors of a ``.safetensors`` file or a torch checkpoint (loaded with
-    ``weights_only=True``; a ``state_dict`` or ``model`` entry is unwrapped)."""
+    """Tensors of a ``.safetensors`` file or a torch checkpoint (a ``state_dict`` or
+    ``model`` entry is unwrapped).
+
+    Torch files load restricted (:func:`labcore.engine.checkpoint.load_checkpoint_file`:
+    tensors, containers and MMEngine's training state, never arbitrary objects); a file
+    that is damaged or pickles other objects raises CheckpointError naming the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"Checkpoint file '{path}' does not exist; check the path.")
@@ -291,13 +298,7 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # corrupt file, or pickled objects that are not tensors
-        raise CheckpointError(
-            f"Cannot read checkpoint '{path}' as tensors ({type(err).__name__}: {err}). "
-            "Only torch files of plain tensors and .safetensors files are accepted."
-        ) from err
+    checkpoint = load_checkpoint_file(path, map_location="cpu")
     for key in ("state_dict", "model"):
         if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
             checkpoint = checkpoint[key]

@@ -1,0 +1,7 @@
+# ResNet-152 on ImageNet-1k: 8 GPUs x 32 images, SGD, 100 epochs.
+_base_ = [
+    "../_base_/models/resnet152.py",
+    "../_base_/datasets/imagenet_bs32.py",
+    "../_base_/schedules/imagenet_bs256.py",
+    "../_base_/default_runtime.py",
+]
