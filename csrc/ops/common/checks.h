@@ -56,6 +56,25 @@ inline void check_box_pair(
       a.size(0), " and ", b.size(0));
 }
 
+// mode of lab::bbox_overlaps (boxes::OverlapMode).
+inline void check_overlap_mode(int64_t mode, const char* op) {
+  TORCH_CHECK(
+      mode >= 0 && mode <= 2, op, ": mode must be 0 (iou), 1 (iof) or 2 (giou), got ", mode);
+}
+
+// grad of lab::bbox_overlaps_backward: the shape of the overlaps of a and b.
+inline void check_overlaps_grad(
+    const at::Tensor& grad, const at::Tensor& a, const at::Tensor& b, bool aligned) {
+  const std::vector<int64_t> expected =
+      aligned ? std::vector<int64_t>{a.size(0)} : std::vector<int64_t>{a.size(0), b.size(0)};
+  TORCH_CHECK(
+      grad.sizes() == at::IntArrayRef(expected) && grad.device() == a.device() &&
+          at::isFloatingType(grad.scalar_type()),
+      "bbox_overlaps_backward: grad must be a floating-point tensor of the overlaps' shape ",
+      at::IntArrayRef(expected), " on ", a.device(), ", got ", grad.scalar_type(), " ",
+      grad.sizes(), " on ", grad.device());
+}
+
 inline void check_scored_boxes(
     const at::Tensor& boxes, const at::Tensor& scores, int64_t dims, const char* op) {
   check_boxes(boxes, dims, op, "boxes");

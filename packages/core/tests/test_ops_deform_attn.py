@@ -119,11 +119,14 @@ def test_edge_cases(device):
     )
 
 
-def test_opcheck():
-    value, shapes_t, starts, loc, attn = make_inputs([(4, 3), (2, 2)], dtype=torch.float32)
+@pytest.mark.parametrize("device", DEVICES)
+def test_opcheck(device):
+    value, shapes_t, starts, loc, attn = make_inputs(
+        [(4, 3), (2, 2)], dtype=torch.float32, device=device
+    )
     args = (value.requires_grad_(), shapes_t, starts, loc.requires_grad_(), attn.requires_grad_())
     torch.library.opcheck(torch.ops.lab.multi_scale_deformable_attention, args)
-    grad = torch.randn(2, 5, 6)
+    grad = torch.randn(2, 5, 6, device=device)
     torch.library.opcheck(
         torch.ops.lab.multi_scale_deformable_attention_backward,
         (grad, value.detach(), shapes_t, starts, loc.detach(), attn.detach()),

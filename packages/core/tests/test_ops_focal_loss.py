@@ -92,18 +92,38 @@ def test_empty_input(device):
     assert x.grad.shape == (0, 80)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("shape", [(1,), (1, 1)])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_one_element(device, shape, reduction):
+    for target in (0.0, 1.0):
+        x = torch.full(shape, 0.7, dtype=torch.float64, device=device, requires_grad=True)
+        t = torch.full(shape, target, dtype=torch.float64, device=device)
+        ours = sigmoid_focal_loss(x, t, 0.25, 2.0, reduction)
+        ref_x = x.detach().clone().requires_grad_()
+        expected = reference_focal(ref_x, t, 0.25, 2.0)
+        expected = {"none": expected, "mean": expected.mean(), "sum": expected.sum()}[reduction]
+        assert ours.shape == expected.shape
+        torch.testing.assert_close(ours, expected)
+        (grad,) = torch.autograd.grad(ours.sum(), x)
+        (expected_grad,) = torch.autograd.grad(expected.sum(), ref_x)
+        torch.testing.assert_close(grad, expected_grad)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_precision_close_to_float32(dtype):
-    x, t = make((32, 9), "cpu", seed=5)
+def test_half_precision_close_to_float32(device, dtype):
+    x, t = make((32, 9), device, seed=5)
     expected = sigmoid_focal_loss(x, t, reduction="sum")
     got = sigmoid_focal_loss(x.to(dtype), t.to(dtype), reduction="sum")
     assert got.dtype == dtype
     torch.testing.assert_close(got.float(), expected, rtol=1e-2, atol=1e-2)
 
 
-def test_opcheck():
-    x, t = make((8, 3), "cpu", seed=2)
-    w = torch.rand(8, 3)
+@pytest.mark.parametrize("device", DEVICES)
+def test_opcheck(device):
+    x, t = make((8, 3), device, seed=2)
+    w = torch.rand(8, 3).to(device)
     for reduction in (0, 2):
         args = (x.clone().requires_grad_(), t, w, 0.25, 2.0, reduction)
         torch.library.opcheck(torch.ops.lab.sigmoid_focal_loss, args)
@@ -112,7 +132,7 @@ def test_opcheck():
         (x.clone().requires_grad_(), t, w, 0.25, 2.0, 1),
         test_utils=("test_schema", "test_autograd_registration", "test_faketensor"),
     )
-    grad = torch.rand(8, 3)
+    grad = torch.rand(8, 3).to(device)
     torch.library.opcheck(
         torch.ops.lab.sigmoid_focal_loss_backward,
         (grad, x, t, None, 0.25, 2.0, 0),
@@ -139,14 +159,6 @@ def test_with_grad_and_plain_paths_agree():
     assert torch.autograd.gradcheck(
         lambda x: torch.ops.lab.sigmoid_focal_loss(x, t, w, 0.5, 1.5, 1), (x,)
     )
-
-
-def test_compiles_without_graph_breaks():
-    x, t = make((16, 4), "cpu", seed=4)
-    compiled = torch.compile(
-        lambda x, t: sigmoid_focal_loss(x, t, reduction="mean"), backend="eager", fullgraph=True
-    )
-    torch.testing.assert_close(compiled(x, t), sigmoid_focal_loss(x, t, reduction="mean"))
 
 
 def test_user_errors_are_lab_errors():

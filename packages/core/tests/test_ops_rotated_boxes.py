@@ -9,6 +9,7 @@ import pytest
 import torch
 from torchvision.ops import box_iou, nms
 
+from labcore.errors import LabError
 from labcore.ops import box_iou_rotated, nms_rotated
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -100,19 +101,24 @@ def test_angle_zero_matches_torchvision(device):
     torch.testing.assert_close(box_iou_rotated(boxes, boxes[:17]), box_iou(xyxy, xyxy[:17]))
 
 
-def test_analytic_values_and_symmetries():
-    unit = torch.tensor([[0.0, 0.0, 1.0, 1.0, 0.0]], dtype=torch.float64)
+@pytest.mark.parametrize("device", DEVICES)
+def test_analytic_values_and_symmetries(device):
+    unit = torch.tensor([[0.0, 0.0, 1.0, 1.0, 0.0]], dtype=torch.float64, device=device)
     turned = unit.clone()
     turned[0, 4] = math.pi / 4  # a square and itself turned by 45 degrees: IoU = 1 / sqrt(2)
     torch.testing.assert_close(box_iou_rotated(unit, turned)[0, 0].item(), 1 / math.sqrt(2))
-    box = torch.tensor([[3.0, -2.0, 4.0, 1.5, 0.3]], dtype=torch.float64)
-    swapped = torch.tensor([[3.0, -2.0, 1.5, 4.0, 0.3 + math.pi / 2]], dtype=torch.float64)
+    box = torch.tensor([[3.0, -2.0, 4.0, 1.5, 0.3]], dtype=torch.float64, device=device)
+    swapped = torch.tensor(
+        [[3.0, -2.0, 1.5, 4.0, 0.3 + math.pi / 2]], dtype=torch.float64, device=device
+    )
     wrapped = box.clone()
     wrapped[0, 4] += 4 * math.pi  # angles past +-pi
     flipped = box.clone()
     flipped[0, 4] -= math.pi
     others = torch.cat([swapped, wrapped, flipped])
-    torch.testing.assert_close(box_iou_rotated(box, others), torch.ones(1, 3, dtype=torch.float64))
+    torch.testing.assert_close(
+        box_iou_rotated(box, others).cpu(), torch.ones(1, 3, dtype=torch.float64)
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -180,12 +186,56 @@ def test_nms_rotated_edge_cases(device):
     assert nms_rotated(same, scores, 0.5).tolist() == [1]
 
 
-def test_opcheck():
-    a = random_rotated(5, 0, torch.float32)
-    b = random_rotated(4, 1, torch.float32)
+@pytest.mark.parametrize("device", DEVICES)
+def test_nms_rotated_degenerate_boxes_are_always_kept(device):
+    boxes = random_rotated(30, 13, torch.float32, spread=10.0)
+    degenerate = boxes[:6].clone()
+    degenerate[:2, 2] = 0  # zero width
+    degenerate[2:4, 3] = 0  # zero height
+    degenerate[4:, 2:4] = 0  # a point
+    boxes = torch.cat([boxes, degenerate])
+    scores = torch.rand(36, generator=torch.Generator().manual_seed(5))
+    scores[30:] += 1  # the best scores: they suppress nothing and nothing suppresses them
+    got = nms_rotated(boxes.to(device), scores.to(device), 0.3).cpu()
+    torch.testing.assert_close(got, reference_nms(boxes.double(), scores, 0.3))
+    assert sorted(got[:6].tolist()) == list(range(30, 36))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_nms_rotated_huge_boxes(device):
+    # boxes of 1e3 to 3e4 around (1e5, 1e5): float32 keeps their IoU through the centring
+    boxes = random_rotated(40, 14, torch.float64, spread=10.0)
+    boxes[:, :2] = boxes[:, :2] * 2e3 + 1e5
+    boxes[:, 2:4] *= 2e3
+    boxes = boxes.float()
+    scores = torch.rand(40, generator=torch.Generator().manual_seed(6))
+    expected = reference_nms(boxes.double(), scores, 0.3)
+    assert 1 < len(expected) < 40
+    got = nms_rotated(boxes.to(device), scores.to(device), 0.3)
+    torch.testing.assert_close(got.cpu(), expected)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_not_differentiable(device):
+    boxes = random_rotated(4, 2).to(device).requires_grad_()
+    iou = box_iou_rotated(boxes, boxes.detach())
+    with pytest.raises(LabError, match=r"box_iou_rotated is not differentiable.*detach"):
+        iou.sum().backward()
+    # detached boxes give a plain tensor
+    assert not box_iou_rotated(boxes.detach(), boxes.detach()).requires_grad
+    # nms_rotated returns indices, which carry no gradient
+    keep = nms_rotated(boxes, torch.rand(4, device=device, dtype=boxes.dtype), 0.5)
+    assert keep.dtype == torch.int64 and not keep.requires_grad
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_opcheck(device):
+    a = random_rotated(5, 0, torch.float32).to(device)
+    b = random_rotated(4, 1, torch.float32).to(device)
     torch.library.opcheck(torch.ops.lab.box_iou_rotated, (a, b, False))
+    torch.library.opcheck(torch.ops.lab.box_iou_rotated, (a[:4], b, True))
     torch.library.opcheck(
         torch.ops.lab.nms_rotated,
-        (a, torch.rand(5), 0.5),
+        (a, torch.rand(5, device=device), 0.5),
         test_utils=("test_schema", "test_faketensor"),
     )

@@ -9,6 +9,8 @@ import json
 import platform
 import sys
 
+from labcore.errors import LabError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -43,15 +45,13 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def _ops_info():
+def _ops_info() -> dict | str:
+    """The build report of ``labcore._C``, or "not built" with the reason and the command
+    that rebuilds it: a missing or mismatched extension must not hide the versions."""
     try:
-        ops = importlib.import_module("labcore.ops")
-        build_info = ops.build_info
-    except (ImportError, AttributeError):
-        return "not built"
-    try:
-        return build_info()
-    except (ImportError, OSError, RuntimeError) as err:
+        return importlib.import_module("labcore.ops").build_info()
+    except (LabError, ImportError, AttributeError, OSError, RuntimeError) as err:
+        # LabError: labcore.ops.ExtensionError, whose message names the rebuild command
         return f"not built ({err})"
 
 

@@ -8,9 +8,11 @@ alone never needs it.
 Compiled (CPU and CUDA kernels, fake kernels for torch.compile, autograd where the op
 has a gradient): :func:`sigmoid_focal_loss`, :func:`soft_nms`, :func:`batched_soft_nms`,
 :func:`box_iou_rotated`, :func:`nms_rotated`, :func:`multi_scale_deformable_attention`,
-:func:`bbox_overlaps`. From torchvision: nms, batched_nms, box_iou, roi_align, RoIAlign,
-roi_pool, MultiScaleRoIAlign, deform_conv2d, FrozenBatchNorm2d and its sigmoid focal loss
-as ``tv_sigmoid_focal_loss``.
+:func:`bbox_overlaps`. Differentiable: the focal loss, deformable attention and
+bbox_overlaps; a backward pass through box_iou_rotated or the soft-NMS scores raises a
+LabError (nms_rotated returns indices). From torchvision: nms, batched_nms, box_iou,
+roi_align, RoIAlign, roi_pool, MultiScaleRoIAlign, deform_conv2d, FrozenBatchNorm2d and
+its sigmoid focal loss as ``tv_sigmoid_focal_loss``.
 """
 
 from __future__ import annotations

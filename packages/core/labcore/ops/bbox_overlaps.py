@@ -1,4 +1,4 @@
-"""Overlaps of axis-aligned boxes: IoU, IoF and GIoU, pairwise or aligned."""
+"""Overlaps of axis-aligned boxes: IoU, IoF and GIoU, pairwise or aligned, differentiable."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ def bbox_overlaps(
         eps: lower bound of the union (and of the enclosing area for giou), so degenerate
             boxes give 0 instead of nan.
 
-    Not differentiable (use plain tensor ops for IoU losses).
+    Differentiable with respect to both sets of boxes (for IoU and GIoU losses). The
+    gradient is the one autograd gives for the same formula in torch ops: a clamped term
+    passes none where the clamp is active (the intersection of disjoint boxes, a union or
+    enclosing area below ``eps``), and a min or max of two equal coordinates splits it
+    between them.
     """
     if mode not in MODES:
         raise LabError(f"bbox_overlaps: mode must be one of {sorted(MODES)}, got {mode!r}")
@@ -36,3 +40,25 @@ def _(boxes1, boxes2, mode, aligned, eps):
     if aligned:
         return boxes1.new_empty((boxes1.shape[0],))
     return boxes1.new_empty((boxes1.shape[0], boxes2.shape[0]))
+
+
+@torch.library.register_fake("lab::bbox_overlaps_backward")
+def _(grad, boxes1, boxes2, mode, aligned, eps):
+    return boxes1.new_empty((boxes1.shape[0], 4)), boxes2.new_empty((boxes2.shape[0], 4))
+
+
+def _setup_context(ctx, inputs, output):
+    boxes1, boxes2, mode, aligned, eps = inputs
+    ctx.save_for_backward(boxes1, boxes2)
+    ctx.mode, ctx.aligned, ctx.eps = mode, aligned, eps
+
+
+def _backward(ctx, grad):
+    boxes1, boxes2 = ctx.saved_tensors
+    grad1, grad2 = torch.ops.lab.bbox_overlaps_backward(
+        grad, boxes1, boxes2, ctx.mode, ctx.aligned, ctx.eps
+    )
+    return grad1, grad2, None, None, None
+
+
+torch.library.register_autograd("lab::bbox_overlaps", _backward, setup_context=_setup_context)

@@ -12,7 +12,10 @@ after a reset.
 
 References: torchvision.ops.sigmoid_focal_loss; Deformable DETR's plain formulation of
 multi-scale deformable attention with ``grid_sample``; soft-NMS as a plain torch loop
-(one vectorised step per kept box); torchvision.ops.box_iou for bbox_overlaps.
+(one vectorised step per kept box), and per category for batched soft-NMS;
+torchvision.ops.box_iou for bbox_overlaps and generalized_box_iou with autograd for its
+backward; rotated-box IoU by polygon clipping in plain torch, vectorised over pairs, and
+greedy rotated NMS as a plain torch loop over it.
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torchvision.ops import box_iou
+from torchvision.ops import box_iou, generalized_box_iou
 from torchvision.ops import sigmoid_focal_loss as tv_sigmoid_focal_loss
 
 from labcore.ops import (
+    batched_soft_nms,
     bbox_overlaps,
+    box_iou_rotated,
     multi_scale_deformable_attention,
+    nms_rotated,
     sigmoid_focal_loss,
     soft_nms,
 )
@@ -98,7 +104,8 @@ def reference_msda(value, spatial_shapes, sampling_locations, attention_weights)
 
 
 def reference_soft_nms(boxes, scores, iou_threshold=0.3, min_score=1e-3):
-    """Linear soft-NMS as a plain torch loop: one vectorised step per kept box."""
+    """Linear soft-NMS as a plain torch loop: one vectorised step per kept box. Returns
+    the kept indices and their decayed scores (a kept box's score no longer changes)."""
     scores = scores.clone()
     alive = scores >= min_score
     keep = []
@@ -110,7 +117,105 @@ def reference_soft_nms(boxes, scores, iou_threshold=0.3, min_score=1e-3):
         decay = torch.where(iou > iou_threshold, 1 - iou, torch.ones_like(iou))
         scores = torch.where(alive, scores * decay, scores)
         alive &= scores >= min_score
-    return torch.tensor(keep)
+    keep = torch.tensor(keep, dtype=torch.int64, device=boxes.device)
+    return keep, scores[keep]
+
+
+def reference_batched_soft_nms(boxes, scores, idxs, iou_threshold=0.3, min_score=1e-3):
+    """Linear soft-NMS per category, then all kept boxes by decreasing decayed score."""
+    keep, kept = [], []
+    for category in idxs.unique().tolist():
+        members = torch.nonzero(idxs == category).flatten()
+        k, s = reference_soft_nms(boxes[members], scores[members], iou_threshold, min_score)
+        keep.append(members[k])
+        kept.append(s)
+    keep, kept = torch.cat(keep), torch.cat(kept)
+    order = kept.argsort(descending=True, stable=True)
+    return keep[order], kept[order]
+
+
+def _rotated_corners(boxes):
+    """Tensor[K, 5] (cx, cy, w, h, angle) -> Tensor[K, 4, 2], counter-clockwise."""
+    cx, cy, w, h, angle = boxes.unbind(-1)
+    cos, sin = angle.cos()[:, None], angle.sin()[:, None]
+    x = torch.tensor([-0.5, 0.5, 0.5, -0.5], dtype=boxes.dtype, device=boxes.device) * w[:, None]
+    y = torch.tensor([-0.5, -0.5, 0.5, 0.5], dtype=boxes.dtype, device=boxes.device) * h[:, None]
+    return torch.stack([cx[:, None] + cos * x - sin * y, cy[:, None] + sin * x + cos * y], -1)
+
+
+def _cross(u, v):
+    return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+
+
+def _inside(points, polygon):
+    """Tensor[..., 4] of bool: is each point of Tensor[..., 4, 2] inside (or on) the convex
+    counter-clockwise polygon Tensor[..., 4, 2]?"""
+    edges = polygon.roll(-1, dims=-2) - polygon  # [..., 4 edges, 2]
+    # [..., 4 points, 4 edges]
+    cross = _cross(edges[..., None, :, :], points[..., :, None, :] - polygon[..., None, :, :])
+    return (cross >= -1e-5 * (edges**2).sum(-1)[..., None, :]).all(-1)
+
+
+def _rotated_iou_rows(boxes1, boxes2):
+    """IoU of Tensor[R, 5] with Tensor[M, 5] by polygon clipping: Tensor[R, M]."""
+    rows, cols = len(boxes1), len(boxes2)
+    pa = _rotated_corners(boxes1)[:, None].expand(rows, cols, 4, 2)
+    pb = _rotated_corners(boxes2)[None].expand(rows, cols, 4, 2)
+    # crossings of edge i of a with edge j of b: [R, M, 4, 4]
+    p, r = pa[:, :, :, None], (pa.roll(-1, dims=2) - pa)[:, :, :, None]
+    q, s = pb[:, :, None], (pb.roll(-1, dims=2) - pb)[:, :, None]
+    denom = _cross(r, s)
+    safe = torch.where(denom.abs() > 1e-12, denom, torch.ones_like(denom))
+    t = _cross(q - p, s) / safe
+    u = _cross(q - p, r) / safe
+    crossing = (denom.abs() > 1e-12) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)
+    crossings = (p + t[..., None] * r).flatten(2, 3)
+    points = torch.cat([pa, pb, crossings], 2)  # [R, M, 24, 2]
+    valid = torch.cat([_inside(pa, pb), _inside(pb, pa), crossing.flatten(2, 3)], 2)
+    count = valid.sum(-1)
+    centre = (points * valid[..., None]).sum(2) / count.clamp(min=1)[..., None]
+    angle = torch.atan2(
+        points[..., 1] - centre[..., None, 1], points[..., 0] - centre[..., None, 0]
+    )
+    order = torch.where(valid, angle, torch.inf).argsort(-1)
+    points = points.gather(2, order[..., None].expand_as(points))
+    valid = valid.gather(2, order)
+    # the unused places repeat the first point, so they add no area to the shoelace sum
+    points = torch.where(valid[..., None], points, points[:, :, :1])
+    inter = _cross(points, points.roll(-1, dims=2)).sum(-1).abs() / 2
+    inter = torch.where(count >= 3, inter, torch.zeros_like(inter))
+    area1 = (boxes1[:, 2] * boxes1[:, 3])[:, None]
+    area2 = (boxes2[:, 2] * boxes2[:, 3])[None]
+    union = area1 + area2 - inter
+    proper = (boxes1[:, 2:4].min(1).values > 0)[:, None] & (boxes2[:, 2:4].min(1).values > 0)[None]
+    return torch.where(
+        proper & (union > 0), inter / union.clamp(min=1e-12), torch.zeros_like(inter)
+    )
+
+
+def reference_box_iou_rotated(boxes1, boxes2, pairs_per_chunk=2**16):
+    """Pairwise IoU of rotated boxes (cx, cy, w, h, angle) in plain torch, vectorised over
+    pairs: the intersection is the convex hull of the corners of each box inside the other
+    and of the edge crossings, ordered by angle around its centroid (shoelace area). Rows
+    are taken in chunks of about ``pairs_per_chunk`` pairs to bound the memory."""
+    if len(boxes1) == 0 or len(boxes2) == 0:
+        return boxes1.new_zeros((len(boxes1), len(boxes2)))
+    rows = max(1, pairs_per_chunk // len(boxes2))
+    return torch.cat(
+        [_rotated_iou_rows(boxes1[i : i + rows], boxes2) for i in range(0, len(boxes1), rows)]
+    )
+
+
+def reference_nms_rotated(boxes, scores, iou_threshold):
+    """Greedy rotated NMS as a plain torch loop: one vectorised IoU per kept box."""
+    remaining = scores.argsort(descending=True, stable=True)
+    keep = []
+    while remaining.numel():
+        best, remaining = remaining[0], remaining[1:]
+        keep.append(best)
+        iou = reference_box_iou_rotated(boxes[best][None], boxes[remaining])[0]
+        remaining = remaining[iou <= iou_threshold]
+    return torch.stack(keep)
 
 
 def _row(name: str, size: str, ours: float, ref: float, mem_ours: int, mem_ref: int) -> str:
@@ -225,6 +330,85 @@ def bench_bbox_overlaps(device: str, repeats: int, quick: bool) -> str:
     )
 
 
+def bench_bbox_overlaps_giou_backward(device: str, repeats: int, quick: bool) -> str:
+    n, m = (1_000, 500) if quick else (4_000, 2_000)
+    a, _ = clustered_boxes(n, device)
+    b, _ = clustered_boxes(m, device)
+
+    def step(fn):
+        def run():
+            x, y = a.detach().requires_grad_(), b.detach().requires_grad_()
+            fn(x, y).sum().backward()
+
+        return run
+
+    ours = step(lambda x, y: bbox_overlaps(x, y, "giou"))
+    ref = step(generalized_box_iou)
+    return _row(
+        "bbox_overlaps giou fwd+bwd",
+        f"{n} x {m}",
+        median_seconds(ours, device, repeats),
+        median_seconds(ref, device, repeats),
+        peak_bytes(ours, device),
+        peak_bytes(ref, device),
+    )
+
+
+def rotated_boxes(n: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clustered boxes of clustered_boxes as (cx, cy, w, h, angle), at random angles."""
+    boxes, scores = clustered_boxes(n, "cpu")
+    angle = (torch.rand(n, 1, generator=torch.Generator().manual_seed(1)) - 0.5) * torch.pi
+    rotated = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2], angle], 1)
+    return rotated.to(device), scores.to(device)
+
+
+def bench_box_iou_rotated(device: str, repeats: int, quick: bool) -> str:
+    n = 500 if quick else 2_000
+    a, _ = rotated_boxes(n, device)
+    b = a.flip(0)
+    return _row(
+        "box_iou_rotated",
+        f"{n} x {n}",
+        median_seconds(lambda: box_iou_rotated(a, b), device, repeats),
+        median_seconds(lambda: reference_box_iou_rotated(a, b), device, 1),
+        peak_bytes(lambda: box_iou_rotated(a, b), device),
+        peak_bytes(lambda: reference_box_iou_rotated(a, b), device),
+    )
+
+
+def bench_nms_rotated(device: str, repeats: int, quick: bool) -> str:
+    n = 1_000 if quick else 5_000
+    boxes, scores = rotated_boxes(n, device)
+    ours = lambda: nms_rotated(boxes, scores, 0.5)  # noqa: E731
+    ref = lambda: reference_nms_rotated(boxes, scores, 0.5)  # noqa: E731
+    kept = len(ours())
+    return _row(
+        "nms_rotated",
+        f"{n} boxes, {kept} kept",
+        median_seconds(ours, device, repeats),
+        median_seconds(ref, device, 1),
+        peak_bytes(ours, device),
+        peak_bytes(ref, device),
+    )
+
+
+def bench_batched_soft_nms(device: str, repeats: int, quick: bool) -> str:
+    n, classes = (2_000, 80) if quick else (10_000, 80)
+    boxes, scores = clustered_boxes(n, device)
+    idxs = torch.randint(classes, (n,), generator=torch.Generator().manual_seed(2)).to(device)
+    ours = lambda: batched_soft_nms(boxes, scores, idxs, 0.3, 0.5, 1e-3, "linear")  # noqa: E731
+    ref = lambda: reference_batched_soft_nms(boxes, scores, idxs, 0.3, 1e-3)  # noqa: E731
+    kept = len(ours()[0])
+    return _row(
+        "batched_soft_nms linear",
+        f"{n} boxes, {classes} cls, {kept} kept",
+        median_seconds(ours, device, repeats),
+        median_seconds(ref, device, 1),
+        peak_bytes(ours, device),
+        peak_bytes(ref, device),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -244,7 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         lambda: bench_msda(args.device, args.repeats, args.quick, queries=None),
         lambda: bench_msda(args.device, args.repeats, args.quick, queries=300),
         lambda: bench_soft_nms(args.device, args.repeats, args.quick),
+        lambda: bench_batched_soft_nms(args.device, args.repeats, args.quick),
         lambda: bench_bbox_overlaps(args.device, args.repeats, args.quick),
+        lambda: bench_bbox_overlaps_giou_backward(args.device, args.repeats, args.quick),
+        lambda: bench_box_iou_rotated(args.device, args.repeats, args.quick),
+        lambda: bench_nms_rotated(args.device, args.repeats, args.quick),
     ]
     for bench in benches:
         print(bench(), flush=True)

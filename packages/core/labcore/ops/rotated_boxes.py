@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from labcore.errors import LabError
+
 
 def box_iou_rotated(boxes1: Tensor, boxes2: Tensor, aligned: bool = False) -> Tensor:
     """IoU of rotated boxes.
@@ -20,6 +22,10 @@ def box_iou_rotated(boxes1: Tensor, boxes2: Tensor, aligned: bool = False) -> Te
 
     The intersection is computed in float32 for float32 boxes (in float64 for float64);
     centers are shifted to their midpoint first so that far-away boxes keep precision.
+
+    Not differentiable: a backward pass through the result raises a LabError (detach the
+    boxes when the IoU only matches or ranks them). Under ``torch.compile`` the backward is
+    traced with the forward, so boxes that require grad raise it at compile time.
     """
     return torch.ops.lab.box_iou_rotated(boxes1, boxes2, bool(aligned))
 
@@ -51,3 +57,16 @@ def _(boxes1, boxes2, aligned):
 def _(boxes, scores, iou_threshold):
     kept = torch.library.get_ctx().new_dynamic_size()
     return boxes.new_empty((kept,), dtype=torch.int64)
+
+
+def _box_iou_rotated_backward(ctx, grad):
+    raise LabError(
+        "box_iou_rotated is not differentiable: no gradient reaches boxes1 or boxes2. Detach "
+        "the boxes (boxes.detach()) where the IoU matches, ranks or weights boxes; for a "
+        "rotated-box regression loss, write the loss in differentiable torch ops (e.g. a "
+        "Gaussian-distance loss such as GWD or KLD), or use labcore.ops.bbox_overlaps on "
+        "axis-aligned boxes, which is differentiable."
+    )
+
+
+torch.library.register_autograd("lab::box_iou_rotated", _box_iou_rotated_backward)

@@ -34,7 +34,9 @@ def soft_nms(
     Returns:
         keep (Tensor[K] int64): indices of the kept boxes in the order they were selected,
         which is by decreasing decayed score (ties to the lower index);
-        scores (Tensor[K]): their decayed scores.
+        scores (Tensor[K]): their decayed scores. Not differentiable: a backward pass
+        through them raises a LabError (at compile time under ``torch.compile``);
+        ``scores[keep]`` gives the kept boxes' input scores with their gradient.
     """
     if method not in METHODS:
         raise LabError(f"soft_nms: method must be one of {sorted(METHODS)}, got {method!r}")
@@ -86,3 +88,14 @@ def batched_soft_nms(
 def _(boxes, scores, iou_threshold, sigma, min_score, method):
     kept = torch.library.get_ctx().new_dynamic_size()
     return boxes.new_empty((kept,), dtype=torch.int64), scores.new_empty((kept,))
+
+
+def _soft_nms_backward(ctx, grad_keep, grad_scores):
+    raise LabError(
+        "soft_nms and batched_soft_nms are not differentiable: no gradient reaches boxes or "
+        "scores through the decayed scores they return. Detach the inputs (scores.detach()), "
+        "or take the kept boxes' input scores with their gradient as scores[keep]."
+    )
+
+
+torch.library.register_autograd("lab::soft_nms", _soft_nms_backward)
