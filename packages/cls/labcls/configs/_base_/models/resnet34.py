@@ -1,13 +1,4 @@
-# ResNet-34 for ImageNet-1k.
-model = dict(
-    type="ImageClassifier",
-    backbone=dict(type="ResNet", depth=34, out_indices=(3,)),
-    neck=dict(type="GlobalAveragePooling"),
-    head=dict(
-        type="LinearClsHead",
-        num_classes=1000,
-        in_channels=512,
-        loss=dict(type="CrossEntropyLoss", loss_weight=1.0),
-        topk=(1, 5),
-    ),
-)
+# ResNet-34 for ImageNet-1k: ResNet-18's classifier with 34 layers.
+_base_ = ["resnet18.py"]
+
+model = dict(backbone=dict(depth=34))
