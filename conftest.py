@@ -40,6 +40,17 @@ def _torch_threads():
     yield
 
 
+@pytest.fixture
+def one_thread():
+    """Convolutions this small run fastest on one thread; more threads only contend."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def shapes_data_root(tmp_path_factory) -> Path:
     """A folder for generated data, shared by all xdist workers of this test run."""

@@ -10,7 +10,6 @@ trained ones back afterwards.
 
 from __future__ import annotations
 
-import pytest
 import torch
 from mmengine.hooks import EMAHook, Hook
 
@@ -23,15 +22,6 @@ EMA_CONFIG = "labcls::convnext/convnext-tiny_32xb128_in1k.py"
 def flat_parameters(model: torch.nn.Module) -> torch.Tensor:
     """Tensor[P] float64: a copy of all of ``model``'s parameters, in registration order."""
     return torch.cat([p.detach().double().flatten() for p in model.parameters()])
-
-
-@pytest.fixture
-def one_thread():
-    """Convolutions this small run fastest on one thread; more threads only contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 class RecordWeights(Hook):

@@ -15,15 +15,6 @@ from labcls.evaluation.confusion_matrix import plot_confusion_matrix
 from labcore.cli.main import main
 
 
-@pytest.fixture
-def one_thread():
-    """Convolutions this small run fastest on one thread; more threads only contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_lab_train_logs_confusion_matrix_and_per_class_metrics(
     shapes_cls, tmp_path, monkeypatch, one_thread
 ):

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from labcore.engine.config import load_config
 from labcore.engine.training import build_runner
-
-
-@pytest.fixture
-def one_thread():
-    """Convolutions this small run fastest on one thread; more threads only contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.slow

@@ -22,21 +22,8 @@ def num_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def calibrate_batch_norms(model: nn.Module, x: torch.Tensor) -> None:
-    """Running statistics of every BatchNorm2d set to those of a forward pass over ``x``
-    (Tensor[B, 3, H, W]), as after training, so the logits are O(1) rather than the
-    near-zero values of a freshly initialised network."""
-    for bn in model.modules():
-        if isinstance(bn, nn.BatchNorm2d):
-            bn.reset_running_stats()
-            bn.momentum = None  # cumulative average: the statistics of this one batch
-    with torch.no_grad():
-        model.train()(x)
-    model.eval()
-
-
 @pytest.mark.parametrize("widen_factor", [1.0, 0.5, 0.75, 1.4])
-def test_logits_match_torchvision(widen_factor):
+def test_logits_match_torchvision(widen_factor, calibrate_batch_norms):
     torch.manual_seed(0)
     reference = torchvision.models.mobilenet_v2(weights=None, width_mult=widen_factor)
     calibrate_batch_norms(reference, torch.randn(4, 3, 64, 64))

@@ -35,20 +35,6 @@ def classifier_logits(backbone: nn.Module, head: dict, x: torch.Tensor) -> torch
     return pooled @ head["head.fc.weight"].T + head["head.fc.bias"]
 
 
-def calibrate_batch_norms(model: nn.Module, x: torch.Tensor) -> None:
-    """Running statistics of every BatchNorm2d set to those of a forward pass over ``x``
-    (Tensor[B, 3, H, W]), as after training: non-trivial means and variances that keep
-    the activations of deep networks near unit scale, so logits stay O(1) and an absolute
-    tolerance means the same for every depth."""
-    for bn in model.modules():
-        if isinstance(bn, nn.BatchNorm2d):
-            bn.reset_running_stats()
-            bn.momentum = None  # cumulative average: the statistics of this one batch
-    with torch.no_grad():
-        model.train()(x)
-    model.eval()
-
-
 # every torchvision ResNet our ResNet builds: (torchvision name, our config); each takes
 # about a second, the 127 M-parameter wide_resnet101_2 more (slow)
 TORCHVISION_RESNETS = [
@@ -63,7 +49,7 @@ TORCHVISION_RESNETS = [
 
 
 @pytest.mark.parametrize("name, cfg", TORCHVISION_RESNETS)
-def test_logits_match_torchvision(name, cfg):
+def test_logits_match_torchvision(name, cfg, calibrate_batch_norms):
     torch.manual_seed(0)
     reference = getattr(torchvision.models, name)(weights=None)
     calibrate_batch_norms(reference, torch.randn(4, 3, 64, 64))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
-from torch import nn
 
 from labcore.errors import ConfigError
 from labcore.models.backbones import ResNeXt
@@ -17,18 +16,6 @@ from labcore.models.convert import (
 )
 from labcore.models.necks import GlobalAveragePooling
 from labcore.registry import MODELS
-
-
-def calibrate_batch_norms(model: nn.Module, x: torch.Tensor) -> None:
-    """Running statistics of every BatchNorm2d set to those of a forward pass over ``x``
-    (Tensor[B, 3, H, W]), as after training, so logits stay O(1) at every depth."""
-    for bn in model.modules():
-        if isinstance(bn, nn.BatchNorm2d):
-            bn.reset_running_stats()
-            bn.momentum = None  # cumulative average: the statistics of this one batch
-    with torch.no_grad():
-        model.train()(x)
-    model.eval()
 
 
 @pytest.mark.parametrize(
@@ -47,7 +34,7 @@ def calibrate_batch_norms(model: nn.Module, x: torch.Tensor) -> None:
         ),
     ],
 )
-def test_logits_match_torchvision(name, cfg):
+def test_logits_match_torchvision(name, cfg, calibrate_batch_norms):
     torch.manual_seed(0)
     reference = getattr(torchvision.models, name)(weights=None)
     calibrate_batch_norms(reference, torch.randn(4, 3, 64, 64))
