@@ -24,15 +24,6 @@ CASES = {
 }
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread: on a loaded 2-core machine more threads only wait on each other."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _tiny_run_config(name: str, num_train: int, iters: int):
     cfg = load_config(name)
     cfg.mlflow = False
