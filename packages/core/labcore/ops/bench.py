@@ -226,6 +226,27 @@ def _row(name: str, size: str, ours: float, ref: float, mem_ours: int, mem_ref: 
     )
 
 
+def compare(
+    name: str,
+    size: str,
+    ours: Callable[[], object],
+    reference: Callable[[], object],
+    device: str,
+    repeats: int,
+    reference_repeats: int | None = None,
+) -> str:
+    """One table row: median times (``repeats`` runs, ``reference_repeats`` for a slow
+    reference) and peak memory of ``ours`` and ``reference``, measured back to back."""
+    return _row(
+        name,
+        size,
+        median_seconds(ours, device, repeats),
+        median_seconds(reference, device, reference_repeats or repeats),
+        peak_bytes(ours, device),
+        peak_bytes(reference, device),
+    )
+
+
 def bench_focal_loss(device: str, repeats: int, quick: bool) -> str:
     n, k = (20_000, 80) if quick else (200_000, 80)
     g = torch.Generator().manual_seed(0)
@@ -240,13 +261,13 @@ def bench_focal_loss(device: str, repeats: int, quick: bool) -> str:
         return run
 
     ours, ref = step(sigmoid_focal_loss), step(tv_sigmoid_focal_loss)
-    return _row(
+    return compare(
         "sigmoid_focal_loss fwd+bwd (sum)",
         f"{n} x {k}",
-        median_seconds(ours, device, repeats),
-        median_seconds(ref, device, repeats),
-        peak_bytes(ours, device),
-        peak_bytes(ref, device),
+        ours,
+        ref,
+        device,
+        repeats,
     )
 
 
@@ -278,13 +299,13 @@ def bench_msda(device: str, repeats: int, quick: bool, queries: int | None) -> s
     ours = step(multi_scale_deformable_attention, True)
     ref = step(reference_msda, False)
     label = "encoder" if queries is None else "decoder"
-    return _row(
+    return compare(
         f"ms_deform_attn fwd+bwd ({label})",
         f"Q={q} S={keys} H=8 D=32 L=4 P=4",
-        median_seconds(ours, device, repeats),
-        median_seconds(ref, device, repeats),
-        peak_bytes(ours, device),
-        peak_bytes(ref, device),
+        ours,
+        ref,
+        device,
+        repeats,
     )
 
 
@@ -306,13 +327,14 @@ def bench_soft_nms(device: str, repeats: int, quick: bool) -> str:
     ours = lambda: soft_nms(boxes, scores, 0.3, 0.5, 1e-3, "linear")  # noqa: E731
     ref = lambda: reference_soft_nms(boxes, scores, 0.3, 1e-3)  # noqa: E731
     kept = len(ours()[0])
-    return _row(
+    return compare(
         "soft_nms linear",
         f"{n} boxes, {kept} kept",
-        median_seconds(ours, device, repeats),
-        median_seconds(ref, device, 1),
-        peak_bytes(ours, device),
-        peak_bytes(ref, device),
+        ours,
+        ref,
+        device,
+        repeats,
+        reference_repeats=1,
     )
 
 
@@ -320,13 +342,13 @@ def bench_bbox_overlaps(device: str, repeats: int, quick: bool) -> str:
     n, m = (2_000, 1_000) if quick else (10_000, 5_000)
     a, _ = clustered_boxes(n, device)
     b, _ = clustered_boxes(m, device)
-    return _row(
+    return compare(
         "bbox_overlaps iou",
         f"{n} x {m}",
-        median_seconds(lambda: bbox_overlaps(a, b), device, repeats),
-        median_seconds(lambda: box_iou(a, b), device, repeats),
-        peak_bytes(lambda: bbox_overlaps(a, b), device),
-        peak_bytes(lambda: box_iou(a, b), device),
+        lambda: bbox_overlaps(a, b),
+        lambda: box_iou(a, b),
+        device,
+        repeats,
     )
 
 
@@ -344,13 +366,13 @@ def bench_bbox_overlaps_giou_backward(device: str, repeats: int, quick: bool) ->
 
     ours = step(lambda x, y: bbox_overlaps(x, y, "giou"))
     ref = step(generalized_box_iou)
-    return _row(
+    return compare(
         "bbox_overlaps giou fwd+bwd",
         f"{n} x {m}",
-        median_seconds(ours, device, repeats),
-        median_seconds(ref, device, repeats),
-        peak_bytes(ours, device),
-        peak_bytes(ref, device),
+        ours,
+        ref,
+        device,
+        repeats,
     )
 
 
@@ -366,13 +388,14 @@ def bench_box_iou_rotated(device: str, repeats: int, quick: bool) -> str:
     n = 500 if quick else 2_000
     a, _ = rotated_boxes(n, device)
     b = a.flip(0)
-    return _row(
+    return compare(
         "box_iou_rotated",
         f"{n} x {n}",
-        median_seconds(lambda: box_iou_rotated(a, b), device, repeats),
-        median_seconds(lambda: reference_box_iou_rotated(a, b), device, 1),
-        peak_bytes(lambda: box_iou_rotated(a, b), device),
-        peak_bytes(lambda: reference_box_iou_rotated(a, b), device),
+        lambda: box_iou_rotated(a, b),
+        lambda: reference_box_iou_rotated(a, b),
+        device,
+        repeats,
+        reference_repeats=1,
     )
 
 
@@ -382,13 +405,14 @@ def bench_nms_rotated(device: str, repeats: int, quick: bool) -> str:
     ours = lambda: nms_rotated(boxes, scores, 0.5)  # noqa: E731
     ref = lambda: reference_nms_rotated(boxes, scores, 0.5)  # noqa: E731
     kept = len(ours())
-    return _row(
+    return compare(
         "nms_rotated",
         f"{n} boxes, {kept} kept",
-        median_seconds(ours, device, repeats),
-        median_seconds(ref, device, 1),
-        peak_bytes(ours, device),
-        peak_bytes(ref, device),
+        ours,
+        ref,
+        device,
+        repeats,
+        reference_repeats=1,
     )
 
 
@@ -399,13 +423,14 @@ def bench_batched_soft_nms(device: str, repeats: int, quick: bool) -> str:
     ours = lambda: batched_soft_nms(boxes, scores, idxs, 0.3, 0.5, 1e-3, "linear")  # noqa: E731
     ref = lambda: reference_batched_soft_nms(boxes, scores, idxs, 0.3, 1e-3)  # noqa: E731
     kept = len(ours()[0])
-    return _row(
+    return compare(
         "batched_soft_nms linear",
         f"{n} boxes, {classes} cls, {kept} kept",
-        median_seconds(ours, device, repeats),
-        median_seconds(ref, device, 1),
-        peak_bytes(ours, device),
-        peak_bytes(ref, device),
+        ours,
+        ref,
+        device,
+        repeats,
+        reference_repeats=1,
     )
 
 
