@@ -125,3 +125,53 @@ inline void check_msda_args(
 }
 
 }  // namespace lab
+
+namespace lab {
+
+inline void check_roi_align_rotated_args(
+    const at::Tensor& input, const at::Tensor& rois, int64_t pooled_height, int64_t pooled_width,
+    int64_t sampling_ratio) {
+  const char* op = "roi_align_rotated";
+  TORCH_CHECK(input.dim() == 4, op, ": input must have shape [B, C, H, W], got ", input.sizes());
+  TORCH_CHECK(
+      rois.dim() == 2 && rois.size(1) == 6, op,
+      ": rois must have shape [K, 6] (batch index, cx, cy, w, h, angle), got ", rois.sizes());
+  TORCH_CHECK(
+      input.scalar_type() == rois.scalar_type() && input.device() == rois.device(), op,
+      ": input and rois must have the same dtype and device, got ", input.scalar_type(), " on ",
+      input.device(), " and ", rois.scalar_type(), " on ", rois.device());
+  TORCH_CHECK(
+      input.scalar_type() == at::kFloat || input.scalar_type() == at::kDouble, op,
+      ": input and rois must be float32 or float64, got ", input.scalar_type());
+  TORCH_CHECK(
+      pooled_height > 0 && pooled_width > 0, op, ": pooled_height and pooled_width must be "
+      "positive, got ", pooled_height, " and ", pooled_width);
+  TORCH_CHECK(sampling_ratio >= 0, op, ": sampling_ratio must be >= 0, got ", sampling_ratio);
+}
+
+// grad of lab::roi_align_rotated_backward: [K, C, pooled_height, pooled_width], the dtype
+// and device of rois; the input's sizes must be non-negative.
+inline void check_roi_align_rotated_grad(
+    const at::Tensor& grad, const at::Tensor& rois, int64_t channels, int64_t pooled_height,
+    int64_t pooled_width, int64_t batch, int64_t height, int64_t width) {
+  const char* op = "roi_align_rotated_backward";
+  TORCH_CHECK(
+      rois.dim() == 2 && rois.size(1) == 6, op, ": rois must have shape [K, 6], got ",
+      rois.sizes());
+  TORCH_CHECK(
+      grad.dim() == 4 && grad.size(0) == rois.size(0) && grad.size(1) == channels &&
+          grad.size(2) == pooled_height && grad.size(3) == pooled_width,
+      op, ": grad must have shape [K, C, pooled_height, pooled_width] = [", rois.size(0), ", ",
+      channels, ", ", pooled_height, ", ", pooled_width, "], got ", grad.sizes());
+  TORCH_CHECK(
+      grad.scalar_type() == rois.scalar_type() && grad.device() == rois.device() &&
+          (grad.scalar_type() == at::kFloat || grad.scalar_type() == at::kDouble),
+      op, ": grad and rois must be float32 or float64 on one device, got ", grad.scalar_type(),
+      " on ", grad.device(), " and ", rois.scalar_type(), " on ", rois.device());
+  TORCH_CHECK(
+      batch >= 0 && channels >= 0 && height >= 0 && width >= 0, op,
+      ": the input sizes must be non-negative, got ", batch, " x ", channels, " x ", height,
+      " x ", width);
+}
+
+}  // namespace lab

@@ -7,13 +7,15 @@ importing the package first.
 
 An unknown ``type`` raises :class:`labcore.errors.UnknownTypeError`, which lists the
 close matches and the registries that were searched. A config entry whose arguments
-its type does not accept is explained by :func:`config_error_from_build`.
+its type does not accept raises :class:`labcore.errors.ConfigError` before anything is
+built (:func:`check_build_arguments`, run by every OpenLab registry and, through
+:mod:`labcore.engine.compat`, by MMEngine's root registries).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-import traceback
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -41,6 +43,79 @@ from mmengine.registry import Registry as MMEngineRegistry
 
 from labcore.errors import ConfigError, UnknownTypeError, close_matches
 
+#: keys that MMEngine's build functions consume themselves, per registry name
+_BUILDER_KEYS = {"parameter scheduler": {"convert_to_iter_based", "epoch_length"}}
+
+
+def checked_build_func(build_func):
+    """``build_func`` (a registry's builder) that first checks the arguments of the
+    config entry against its type's signature (:func:`check_build_arguments`)."""
+    if getattr(build_func, "_checks_arguments", False):
+        return build_func
+
+    @functools.wraps(build_func)
+    def build(cfg, *args, registry, **kwargs):
+        default_args = kwargs.get("default_args", args[0] if args else None)
+        check_build_arguments(cfg, registry, default_args)
+        return build_func(cfg, *args, registry=registry, **kwargs)
+
+    build._checks_arguments = True
+    return build
+
+
+def check_build_arguments(cfg, registry, default_args=None) -> None:
+    """Raise :class:`ConfigError` when a config entry gives its ``type`` arguments that
+    its constructor (or function) does not accept: a misspelt, unknown or missing key.
+
+    The type is resolved in the scope that MMEngine's builder will use (the entry's
+    ``_scope_`` or the default scope); the message names the type, its module, the
+    argument, the closest accepted names and every accepted name. Entries that are not
+    single ``type`` dicts (lists of modules, the runner's whole config) pass unchecked,
+    as do types whose signature takes ``**kwargs``.
+    """
+    if not isinstance(cfg, dict) or registry.name == "runner":
+        return
+    args = dict(cfg)
+    for name, value in (default_args or {}).items():
+        args.setdefault(name, value)
+    obj_type = args.pop("type", None)
+    scope = args.pop("_scope_", None)
+    for key in _BUILDER_KEYS.get(registry.name, ()):
+        args.pop(key, None)
+    if isinstance(obj_type, str):
+        with registry.switch_scope_and_registry(scope) as scoped:
+            obj_cls = scoped.get(obj_type)
+    else:
+        obj_cls = obj_type
+    if obj_cls is None or not callable(obj_cls):
+        return
+    try:
+        signature = inspect.signature(obj_cls)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(**args)
+    except TypeError as bind_error:
+        reason = str(bind_error)
+    else:
+        return
+    name = getattr(obj_cls, "__qualname__", repr(obj_cls))
+    accepted = [
+        p.name
+        for p in signature.parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    hint = ""
+    unexpected = [key for key in args if key not in signature.parameters]
+    if unexpected:
+        matches = close_matches(unexpected[0], accepted)
+        hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
+    raise ConfigError(
+        f"The config entry of type '{name}' ({obj_cls.__module__}) cannot be built: "
+        f"{reason}.{hint} {name} accepts: {', '.join(accepted) or 'no arguments'}. "
+        f"Fix the key in the config, or the --cfg-options that set it."
+    )
+
 
 class Registry(MMEngineRegistry):
     """MMEngine's Registry whose failed look-up names close matches.
@@ -49,6 +124,10 @@ class Registry(MMEngineRegistry):
     an unknown name (and its builder would then raise a bare KeyError), this raises
     :class:`UnknownTypeError` naming the registries searched and the closest names.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.build_func = checked_build_func(self.build_func)
 
     def get(self, key):
         obj = super().get(key)
@@ -118,65 +197,48 @@ ALL = {
 }  # fmt: skip
 
 
-def make_children(scope: str, locations: dict[str, list[str]]) -> dict[str, Registry]:
+def make_children(
+    scope: str, locations: dict[str, list[str]], *, parent: str | None = None
+) -> dict[str, Registry]:
     """Child registries for a codebase: one per labcore registry, in scope ``scope``.
 
     ``locations`` maps a registry's name (``"MODELS"``) to the modules that fill it in
-    the codebase; registries it does not name get no locations of their own.
+    the codebase; registries it does not name get no locations of their own. A codebase
+    declares only the registries it fills; the others are made too, so that every
+    look-up in scope ``scope`` finds a registry.
+
+    ``parent`` names the codebase this one builds on (its scope, e.g. ``"labdet"`` for
+    labrot): the children then hang below that codebase's registries, so a ``type`` the
+    codebase does not define resolves in the parent codebase, then in labcore, then in
+    MMEngine. The parent's ``registry`` module must be imported first.
 
         MODELS = make_children("labcls", {"MODELS": ["labcls.models"]})["MODELS"]
+        MODELS = make_children("labrot", {"MODELS": ["labrot.models"]}, parent="labdet")["MODELS"]
+
+    Raises:
+        ValueError: an unknown registry name, or a parent scope without registries.
     """
     unknown = set(locations) - set(ALL)
     if unknown:
         raise ValueError(f"unknown registries {sorted(unknown)}; choose from {sorted(ALL)}")
+    parents = dict(ALL)
+    if parent is not None:
+        parents = {key: registry.children.get(parent) for key, registry in ALL.items()}
+        missing = sorted(key for key, registry in parents.items() if registry is None)
+        if missing:
+            raise ValueError(
+                f"codebase '{parent}' has no child registries {missing} of labcore's; import "
+                f"{parent}.registry before making the registries of '{scope}'."
+            )
+    # MMEngine imports only a registry's own locations on look-up, not its parent's: a
+    # child of a codebase's registries also imports the modules that fill those.
+    inherited = {key: list(base._locations) if parent else [] for key, base in parents.items()}
     return {
-        key: Registry(parent.name, parent=parent, scope=scope, locations=locations.get(key, []))
-        for key, parent in ALL.items()
+        key: Registry(
+            base.name,
+            parent=base,
+            scope=scope,
+            locations=[*locations.get(key, []), *inherited[key]],
+        )
+        for key, base in parents.items()
     }
-
-
-def config_error_from_build(error: BaseException) -> ConfigError | None:
-    """A :class:`ConfigError` for ``error`` when a config entry gave its ``type``
-    arguments that it does not accept (a misspelt or missing key); None otherwise.
-
-    MMEngine builds ``type(**args)`` in ``build_from_cfg``; a misspelt key then ends as
-    a bare TypeError from the constructor. The innermost build in ``error``'s traceback
-    is checked against the signature of the type it built, and the message names the
-    type, the argument, the accepted arguments and the closest of them.
-    """
-    builds = [
-        frame
-        for frame, _ in traceback.walk_tb(error.__traceback__)
-        if frame.f_code.co_name == "build_from_cfg" and "mmengine" in frame.f_code.co_filename
-    ]
-    if not builds or not isinstance(error, TypeError):
-        return None
-    obj_cls, args = builds[-1].f_locals.get("obj_cls"), builds[-1].f_locals.get("args")
-    if obj_cls is None or args is None:
-        return None
-    try:
-        signature = inspect.signature(obj_cls)
-    except (TypeError, ValueError):
-        return None
-    try:
-        signature.bind(**args)
-    except TypeError as bind_error:
-        reason = str(bind_error)
-    else:
-        return None  # the arguments fit: the error came from inside the constructor
-    name = getattr(obj_cls, "__qualname__", repr(obj_cls))
-    accepted = [
-        p.name
-        for p in signature.parameters.values()
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    hint = ""
-    unexpected = [key for key in args if key not in signature.parameters]
-    if unexpected:
-        matches = close_matches(unexpected[0], accepted)
-        hint = f" Did you mean: {', '.join(matches)}?" if matches else ""
-    return ConfigError(
-        f"The config entry of type '{name}' ({obj_cls.__module__}) cannot be built: "
-        f"{reason}.{hint} {name} accepts: {', '.join(accepted) or 'no arguments'}. "
-        f"Fix the key in the config, or the --cfg-options that set it."
-    )

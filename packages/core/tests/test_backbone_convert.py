@@ -10,6 +10,7 @@ import torchvision
 from safetensors.torch import load_file
 
 from labcore.cli import convert as convert_cli
+from labcore.engine.checkpoint import load_state_dict, read_checkpoint, strip_prefix
 from labcore.errors import CheckpointError, ConfigError
 from labcore.models.backbones import ConvNeXt, MobileNetV2, ResNet, ResNetV1d, VisionTransformer
 from labcore.models.convert import (
@@ -17,9 +18,6 @@ from labcore.models.convert import (
     convert_openmmlab_classifier,
     convert_torchvision_classifier,
     detect_torchvision_family,
-    load_state_dict_checked,
-    read_state_dict,
-    strip_prefix,
 )
 
 # OpenMMLab MobileNetV2: (expand ratio, output channels, blocks) of layer1 .. layer7
@@ -63,7 +61,7 @@ def mmpretrain_mobilenet_v2_state_dict() -> dict[str, torch.Tensor]:
 def test_openmmlab_mobilenet_v2_loads_into_torchvision_layout():
     sd = mmpretrain_mobilenet_v2_state_dict()
     converted = convert_openmmlab_classifier(sd, "mobilenet_v2")
-    load_state_dict_checked(MobileNetV2(), strip_prefix(converted, "backbone."))  # names and shapes
+    load_state_dict(MobileNetV2(), strip_prefix(converted, "backbone."))  # names and shapes
     pairs = {
         "backbone.layer1.0.conv.0.conv.weight": "backbone.features.1.conv.0.0.weight",  # depthwise
         "backbone.layer1.0.conv.1.bn.bias": "backbone.features.1.conv.2.bias",  # projection norm
@@ -92,7 +90,7 @@ def test_openmmlab_deep_stem_resnet_round_trip():
     mm.update({"head.fc.weight": torch.rand(10, 512), "head.fc.bias": torch.rand(10)})
     converted = convert_openmmlab_classifier(mm, "resnet")
     loaded = ResNetV1d(depth=18).eval()
-    load_state_dict_checked(loaded, strip_prefix(converted, "backbone."))
+    load_state_dict(loaded, strip_prefix(converted, "backbone."))
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x)[0], model(x)[0])
@@ -113,7 +111,7 @@ def test_openmmlab_vit_and_convnext_names():
     )
     assert "backbone.layers.1.ffn.layers.0.0.weight" in mm
     converted = convert_openmmlab_classifier(mm, "vit")
-    load_state_dict_checked(vit, strip_prefix(converted, "backbone."))
+    load_state_dict(vit, strip_prefix(converted, "backbone."))
     assert set(strip_prefix(converted, "head.")) == {"layers.head.weight", "layers.head.bias"}
 
     convnext = ConvNeXt(arch=dict(depths=(1, 1), channels=(8, 16)), out_indices=(1,))
@@ -141,12 +139,12 @@ def test_mismatched_state_dict_reports_keys_by_name():
     sd = torchvision.models.resnet18().state_dict()
     del sd["layer1.0.bn1.bias"]
     with pytest.raises(CheckpointError) as err:
-        load_state_dict_checked(model, sd)
+        load_state_dict(model, sd)
     message = str(err.value)
     assert "missing keys (1): layer1.0.bn1.bias" in message
     assert "unexpected keys (2): fc.weight, fc.bias" in message
     assert "convert_classifier" in message
-    missing, unexpected = load_state_dict_checked(model, sd, strict=False)
+    missing, unexpected = load_state_dict(model, sd, strict=False)
     assert missing == ["layer1.0.bn1.bias"] and unexpected == ["fc.weight", "fc.bias"]
 
 
@@ -172,7 +170,7 @@ def test_lab_convert_writes_safetensors(tmp_path, capsys):
         "--from", "torchvision", "--family", "resnet", "--backbone-only", str(src), str(out)
     )
     model = ResNet(depth=18)
-    load_state_dict_checked(model, read_state_dict(out))
+    load_state_dict(model, read_checkpoint(out).state_dict)
     torch.testing.assert_close(model.conv1.weight, reference.conv1.weight)
 
 
@@ -182,4 +180,4 @@ def test_lab_convert_refuses_missing_and_non_tensor_files(tmp_path):
     bad = tmp_path / "bad.pth"
     torch.save({"state_dict": {"a": object()}}, bad)
     with pytest.raises(CheckpointError, match=r"bad\.pth.*re-save the weights as a plain state"):
-        read_state_dict(bad)
+        read_checkpoint(bad)

@@ -13,6 +13,7 @@ from labcore.models.layers import (
     ConvNormAct,
     DropPath,
     LayerNorm2d,
+    SyncBatchNorm,
     build_activation_layer,
     build_norm_layer,
     drop_path_rates,
@@ -23,7 +24,7 @@ from labcore.models.layers import (
     "cfg, cls",
     [
         (dict(type="BN"), nn.BatchNorm2d),
-        (dict(type="SyncBN"), nn.SyncBatchNorm),
+        (dict(type="SyncBN"), SyncBatchNorm),
         (dict(type="FrozenBN"), FrozenBatchNorm2d),
         (dict(type="GN", num_groups=4), nn.GroupNorm),
         (dict(type="LN2d", eps=1e-6), LayerNorm2d),

@@ -19,7 +19,12 @@ SMALL_CONFIGS = {
                      out_indices=(0, 3), gap_before_final_norm=False, drop_path_rate=0.1),
     "VisionTransformer": dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2, mlp_dims=64),
                               img_size=32, patch_size=8, out_type="featmap", drop_path_rate=0.1),
+    "HRNet": dict(width=8, num_modules=(1, 1, 1, 1), num_blocks=1, multiscale_output=True),
+    "MixVisionTransformer": dict(arch=None, embed_dims=8, num_layers=(1, 1, 1, 1),
+                                 num_heads=(1, 1, 2, 2)),
 }  # fmt: skip
+# backbones that offer activation checkpointing (with_cp=True)
+CHECKPOINTING = sorted(set(SMALL_CONFIGS) - {"HRNet"})
 
 
 def test_every_backbone_has_a_config_here():
@@ -45,7 +50,7 @@ def test_build_forward_backward(name):
     )
 
 
-@pytest.mark.parametrize("name", sorted(SMALL_CONFIGS))
+@pytest.mark.parametrize("name", CHECKPOINTING)
 def test_activation_checkpointing_gives_the_same_gradients(name):
     torch.manual_seed(0)
     plain = MODELS.build(dict(type=name, **SMALL_CONFIGS[name])).eval()

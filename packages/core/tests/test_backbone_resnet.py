@@ -8,16 +8,16 @@ import torchvision
 from torch import nn
 from torchvision.ops import FrozenBatchNorm2d
 
+from labcore.engine.checkpoint import strip_prefix
 from labcore.errors import ConfigError
 from labcore.models.backbones import ResNet, ResNetV1c, ResNetV1d
 from labcore.models.convert import (
     convert_torchvision_classifier,
     detect_torchvision_family,
-    strip_prefix,
-    write_safetensors,
 )
 from labcore.models.necks import GlobalAveragePooling
 from labcore.registry import MODELS
+from labcore.zoo.weights import save_safetensors
 
 
 def num_params(module: nn.Module) -> int:
@@ -208,7 +208,7 @@ def test_pretrained_init_cfg_loads_backbone_weights(tmp_path):
     torch.manual_seed(0)
     reference = torchvision.models.resnet18()
     path = tmp_path / "resnet18_openlab.safetensors"  # what `lab convert` writes
-    write_safetensors(convert_torchvision_classifier(reference.state_dict(), "resnet"), path)
+    save_safetensors(convert_torchvision_classifier(reference.state_dict(), "resnet"), path, None)
     model = MODELS.build(
         dict(
             type="ResNet",

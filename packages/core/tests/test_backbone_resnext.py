@@ -7,12 +7,12 @@ import pytest
 import torch
 import torchvision
 
+from labcore.engine.checkpoint import strip_prefix
 from labcore.errors import ConfigError
 from labcore.models.backbones import ResNeXt
 from labcore.models.convert import (
     convert_torchvision_classifier,
     detect_torchvision_family,
-    strip_prefix,
 )
 from labcore.models.necks import GlobalAveragePooling
 from labcore.registry import MODELS

@@ -9,14 +9,13 @@ import torchvision
 from torch import nn
 from torchvision.models.vision_transformer import VisionTransformer as TorchvisionViT
 
+from labcore.engine.checkpoint import load_state_dict, strip_prefix
 from labcore.errors import ConfigError
 from labcore.models.backbones import VisionTransformer
 from labcore.models.backbones.vision_transformer import resize_pos_embed
 from labcore.models.convert import (
     convert_torchvision_classifier,
     detect_torchvision_family,
-    load_state_dict_checked,
-    strip_prefix,
 )
 from labcore.models.necks import GlobalAveragePooling
 
@@ -43,7 +42,7 @@ def test_logits_match_torchvision():
     assert detect_torchvision_family(state_dict) == "vit"
     weights = convert_torchvision_classifier(state_dict, "vit")
     model = VisionTransformer(arch=SMALL, img_size=32, patch_size=8).eval()
-    load_state_dict_checked(model, strip_prefix(weights, "backbone."))
+    load_state_dict(model, strip_prefix(weights, "backbone."))
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         features = model(x)
@@ -73,7 +72,7 @@ def test_logits_match_torchvision_sizes(name, arch, patch_size, image_size):
         nn.init.normal_(param, std=0.02)
     weights = convert_torchvision_classifier(reference.state_dict(), "vit")
     model = VisionTransformer(arch=arch, img_size=image_size, patch_size=patch_size).eval()
-    load_state_dict_checked(model, strip_prefix(weights, "backbone."))
+    load_state_dict(model, strip_prefix(weights, "backbone."))
     x = torch.randn(2, 3, image_size, image_size)
     with torch.no_grad():
         expected = reference(x)

@@ -28,7 +28,7 @@ def test_info_json_matches_the_environment():
     assert info["python"] == sys.version.split()[0]
     assert info["cuda_available"] == torch.cuda.is_available()
     assert info["mlflow"] == importlib.metadata.version("mlflow")
-    assert "labcore" in info["codebases"]
+    assert {"labcls", "labdet"} <= set(info["codebases"]) and "labcore" not in info["codebases"]
     assert json.loads(json.dumps(info, default=str))["torchvision"] == importlib.metadata.version(
         "torchvision"
     )

@@ -178,3 +178,69 @@ def test_rng_state_in_checkpoints_needs_no_extra_globals():
     torch.save({"rng_state": capture_rng_state()}, buffer)
     buffer.seek(0)
     torch.load(buffer, weights_only=True)  # no allowlist needed
+
+
+# --- data samples already on the model's device --------------------------------------
+
+
+def test_cast_data_passes_samples_on_the_device_through_without_copies():
+    from mmengine.model import ImgDataPreprocessor
+    from mmengine.structures import BaseDataElement, InstanceData
+
+    preprocessor = ImgDataPreprocessor()
+    instances = InstanceData(metainfo={"img_shape": (4, 4)}, bboxes=torch.zeros(2, 4))
+    sample = BaseDataElement(metainfo={"img_path": "a.jpg", "scale": [1.0]}, gt=instances)
+    sample.label = torch.tensor([3])
+    batch = {"inputs": [torch.zeros(3, 4, 4, dtype=torch.uint8)], "data_samples": [sample]}
+
+    (patched,) = preprocessor.cast_data(batch)["data_samples"]
+    copied = compat.ORIGINALS["BaseDataPreprocessor.cast_data"](preprocessor, sample)
+    assert patched is sample  # MMEngine's copies it, metainfo deep-copied, to where it is
+    assert copied is not sample and copied.metainfo["scale"] is not sample.metainfo["scale"]
+    assert copied.metainfo == patched.metainfo and torch.equal(copied.label, patched.label)
+    assert torch.equal(copied.gt.bboxes, patched.gt.bboxes)
+    # something that .to() would move, or a tensor elsewhere, is still cast
+    sample.other = np.zeros(1)
+    assert preprocessor.cast_data(sample) is sample
+    preprocessor._device = torch.device("meta")
+    assert preprocessor.cast_data(sample).label.device.type == "meta"
+
+
+def test_config_text_is_formatted_once_per_text():
+    import mmengine.config.config as mm_config
+    from mmengine.config import Config
+
+    cfg = Config(dict(model=dict(type="Toy", depth=18, widths=[16, 32]), work_dir="w"))
+    first, second = cfg.pretty_text, cfg.pretty_text
+    assert first == second
+    style = dict(based_on_style="pep8", blank_line_before_nested_class_or_def=True)
+    text = "a = dict(b=1,   c=[1,2])\n"
+    formatted = mm_config.FormatCode(text, style_config=style)
+    assert mm_config.FormatCode(text, style_config=dict(style)) is formatted  # kept
+    assert formatted == compat.ORIGINALS["FormatCode"](text, style_config=style)
+
+
+# --- import labcore stays light; the fixes are applied when MMEngine is imported ------
+
+LIGHT_IMPORT = """
+import sys
+import labcore, labcore.cli.main
+assert "torch" not in sys.modules and "mmengine" not in sys.modules, "labcore is not light"
+import labcore.registry  # loads MMEngine (and torch) while labcore.registry is importing
+from labcore.engine import compat
+import mmengine.utils
+from mmengine.runner.checkpoint import CheckpointLoader
+assert compat._applied and mmengine.utils.is_installed("labcore")
+assert "zoo://" in CheckpointLoader._schemes
+print("ok")
+"""
+
+
+def test_import_labcore_is_light_and_fixes_apply_when_mmengine_loads():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", LIGHT_IMPORT], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]

@@ -82,3 +82,56 @@ def test_syntax_error_in_config_is_a_config_error(tmp_path):
     config.write_text("model = dict(type='M',\n")
     with pytest.raises(ConfigError, match="broken.py"):
         load_config(config)
+
+
+def test_yaml_config_cannot_run_python(tmp_path):
+    """MMEngine reads YAML configs with yaml's full loader, which runs `!!python` tags;
+    OpenLab's safe loader refuses them and names the file and line."""
+    marker = tmp_path / "marker"
+    config = tmp_path / "cfg.yml"
+    config.write_text(
+        f"model:\n  type: Toy\nexploit: !!python/object/apply:os.system\n  - touch {marker}\n"
+    )
+    with pytest.raises(ConfigError, match=rf"{config}, line 3, column 10: .*python/object/apply"):
+        load_config(config)
+    assert not marker.exists()
+    # the same through MMEngine's Config, as a _base_ of a Python config, and mmengine.load
+    from mmengine import load
+    from mmengine.config import Config
+
+    child = tmp_path / "child.py"
+    child.write_text("_base_ = ['cfg.yml']\n")
+    with pytest.raises(ConfigError, match=rf"{config}, line 3"):
+        Config.fromfile(str(child))
+    with pytest.raises(Exception, match="python/object/apply"):
+        load(str(config))
+    assert not marker.exists()
+
+
+def test_yaml_and_json_configs_still_load_as_data(tmp_path):
+    from mmengine.config import Config
+
+    (tmp_path / "a.yml").write_text("model:\n  type: Toy\n  sizes: !!python/tuple [1, 2]\n")
+    (tmp_path / "b.json").write_text('{"_base_": ["a.yml"], "lr": 0.1}')
+    cfg = load_config(tmp_path / "b.json")
+    assert cfg.model.sizes == (1, 2) and cfg.lr == 0.1
+    cfg.dump(str(tmp_path / "dumped.yml"))  # MMEngine writes tuples as !!python/tuple
+    assert Config.fromfile(str(tmp_path / "dumped.yml")).model.sizes == (1, 2)
+
+
+def test_lazy_import_config_with_stdlib_imports_in_a_virtualenv(tmp_path):
+    """Inside a virtualenv MMEngine's _is_builtin_module('os') is False, so `import os`
+    in a pure-Python config became a LazyObject and `os.path.join(...)` failed."""
+    from mmengine.config.utils import _is_builtin_module
+
+    assert _is_builtin_module("os") and _is_builtin_module("collections.abc")
+    assert not _is_builtin_module("torch") and not _is_builtin_module(".base")
+    config = tmp_path / "lazy.py"
+    config.write_text(
+        "import os\nfrom math import sqrt\nfrom torch.optim import SGD\n\n"
+        "folder = os.path.join('data', 'train')\nscale = sqrt(4.0)\n"
+        "optim_wrapper = dict(optimizer=dict(type=SGD, lr=0.1))\n"
+    )
+    cfg = load_config(config)
+    assert cfg.folder == "data/train" and cfg.scale == 2.0
+    assert "SGD" in str(cfg.optim_wrapper.optimizer.type)

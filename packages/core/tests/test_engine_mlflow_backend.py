@@ -91,7 +91,7 @@ def test_training_run_and_a_run_without_config_are_tracked(tmp_path, monkeypatch
     # close() (it reads cfg.work_dir, and such a runner never calls add_config); ours
     # ends the run cleanly.
     with pytest.raises(AttributeError, match="cfg"):
-        _train_runner_without_config(tmp_path / "mmengine", "MLflowVisBackend", client)
+        _train_runner_without_config(tmp_path / "mmengine", MLflowVisBackend, client)
     assert VISBACKENDS.get("LabMLflowVisBackend") is LabMLflowVisBackend
     bare = _train_runner_without_config(tmp_path / "bare", "LabMLflowVisBackend", client)
     bare_run = client.get_run(bare.run_id)
@@ -111,9 +111,10 @@ def test_training_run_and_a_run_without_config_are_tracked(tmp_path, monkeypatch
     assert failed.data.params["train_dataloader.dataset.nan_from"] == "0"
 
 
-def _train_runner_without_config(work_dir: Path, backend: str, client: mlflow.MlflowClient):
+def _train_runner_without_config(work_dir: Path, backend, client: mlflow.MlflowClient):
     """Train the toy model for one epoch with a Runner built from arguments (no Config),
-    logging to ``backend``; close the visualizer and return the backend."""
+    logging to ``backend`` (a registered name or a class); close the visualizer and
+    return the backend."""
     import logging
 
     import lab_engine_toy
@@ -133,7 +134,7 @@ def _train_runner_without_config(work_dir: Path, backend: str, client: mlflow.Ml
         default_hooks=dict(logger=dict(type="LoggerHook", interval=1)),
         visualizer=dict(
             type="Visualizer",
-            name=f"visualizer-{backend}",
+            name=f"visualizer-{getattr(backend, '__name__', backend)}",
             vis_backends=[
                 dict(type=backend, save_dir=str(work_dir / "vis"), tracking_uri=client.tracking_uri)
             ],
@@ -143,7 +144,7 @@ def _train_runner_without_config(work_dir: Path, backend: str, client: mlflow.Ml
     runner.logger.setLevel(logging.WARNING)
     runner.train()
     runner.visualizer.close()
-    return runner.visualizer.get_backend(backend)
+    return runner.visualizer.get_backend(getattr(backend, "__name__", backend))
 
 
 def test_a_run_leaves_the_tracking_uri_environment_as_it_was(tmp_path, monkeypatch):
@@ -173,3 +174,16 @@ def test_images_are_logged_as_png_artifacts(tmp_path, monkeypatch):
     client = mlflow.MlflowClient(default_tracking_uri(tmp_path / "vis"))
     names = [a.path for a in client.list_artifacts(run_id, "images")]
     assert names == ["images/confusion_matrix_3.png"]
+
+
+def test_mmengine_backend_name_builds_the_fixed_backend(tmp_path):
+    """A config naming MMEngine's `MLflowVisBackend` gets the backend that works with
+    MLflow 3, in the root registry and in labcore's scope alike."""
+    from mmengine.registry import VISBACKENDS as MM_VISBACKENDS
+
+    from labcore.engine import compat
+
+    assert compat.ORIGINALS["VISBACKENDS:MLflowVisBackend"] is MLflowVisBackend
+    for registry in (MM_VISBACKENDS, VISBACKENDS):
+        backend = registry.build(dict(type="MLflowVisBackend", save_dir=str(tmp_path / "vis")))
+        assert isinstance(backend, LabMLflowVisBackend)

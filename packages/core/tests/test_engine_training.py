@@ -197,3 +197,50 @@ def test_build_runner_seeds_workers_unless_the_config_says_otherwise(tmp_path):
     runner = build_runner(config, work_dir=tmp_path / "w")
     assert runner.cfg.train_dataloader.worker_init_fn.type == "labcore.seed_worker"
     assert runner.cfg.val_dataloader.worker_init_fn.type == "labcore.seed_worker"
+
+
+def test_resume_without_last_checkpoint_continues_from_the_newest_checkpoint(tmp_path):
+    """A work dir with epoch_1.pth .. epoch_3.pth but no last_checkpoint file (copied
+    without it, or written by another tool) resumes from epoch 3, not from scratch."""
+    config = _config(tmp_path, "toy", max_length=4)
+    work_dir = tmp_path / "interrupted"
+    _train(config, work_dir, kill=KillAfterCheckpoint(3, True))
+    (work_dir / "last_checkpoint").unlink()
+    runner = build_runner(config, work_dir=work_dir, resume=True)
+    runner.logger.setLevel(logging.WARNING)
+    started = []
+
+    class RecordStart(Hook):
+        def before_train(self, runner) -> None:
+            started.append(runner.epoch)
+
+    runner.register_hook(RecordStart())
+    runner.train()
+    assert started == [3]  # three epochs done, the fourth trained
+
+
+def test_resume_refuses_checkpoints_it_cannot_order(tmp_path):
+    from labcore.engine.training import latest_checkpoint
+    from labcore.errors import ConfigError
+
+    assert latest_checkpoint(tmp_path) is None  # nothing there: a fresh start
+    (tmp_path / "best_mse.pth").write_bytes(b"")
+    (tmp_path / "model.pth").write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"only best_mse.pth, model.pth.*--resume .*model.pth"):
+        latest_checkpoint(tmp_path)
+    (tmp_path / "iter_20.pth").write_bytes(b"")
+    (tmp_path / "iter_100.pth").write_bytes(b"")
+    assert latest_checkpoint(tmp_path) == tmp_path / "iter_100.pth"
+
+
+def test_no_validation_when_the_interval_is_longer_than_the_training(tmp_path):
+    config = _config(tmp_path, "toy", max_length=2)
+    from labcore.engine.config import load_config
+
+    asked = build_runner(load_config(config), work_dir=tmp_path / "a")
+    assert asked.val_loop is not None  # every epoch, as the config says
+    not_asked = load_config(config, {"train_cfg.val_interval": 3})
+    runner = build_runner(not_asked, work_dir=tmp_path / "b")
+    assert runner.cfg.val_dataloader is None and runner.cfg.val_evaluator is None
+    runner.train()  # MMEngine alone would validate at epoch 2 and save a best checkpoint
+    assert runner.val_loop is None and not list((tmp_path / "b").glob("best_*.pth"))

@@ -19,6 +19,7 @@ from labcore.ops import (
     box_iou_rotated,
     multi_scale_deformable_attention,
     nms_rotated,
+    roi_align_rotated,
     sigmoid_focal_loss,
     soft_nms,
 )
@@ -91,6 +92,14 @@ def bbox_overlaps_case(mode, aligned):
     return make
 
 
+def roi_align_rotated_case():
+    g = torch.Generator().manual_seed(4)
+    features = torch.randn(2, 3, 9, 11, generator=g).requires_grad_()
+    boxes, _ = boxes_rotated(5, 4)
+    rois = torch.cat([torch.tensor([[0.0], [1.0], [0.0], [1.0], [1.0]]), boxes], 1)
+    return lambda x, r: roi_align_rotated(x, r, (3, 2), 0.5, 2), (features, rois)
+
+
 CASES = {
     "sigmoid_focal_loss": focal_loss_case,
     "multi_scale_deformable_attention": msda_case,
@@ -100,6 +109,7 @@ CASES = {
     "nms_rotated": nms_rotated_case,
     "bbox_overlaps_iou": bbox_overlaps_case("iou", False),
     "bbox_overlaps_giou_aligned": bbox_overlaps_case("giou", True),
+    "roi_align_rotated": roi_align_rotated_case,
 }
 
 

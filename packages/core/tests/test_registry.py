@@ -45,3 +45,34 @@ def test_child_registry_falls_back_to_labcore():
     assert children["MODELS"].get("RegistryTestNet") is RegistryTestNet
     with pytest.raises(ValueError, match="unknown registries"):
         make_children("labtestscope3", {"MODLES": []})
+
+
+def test_a_codebase_on_a_codebase_resolves_through_its_parent():
+    import labdet.registry  # noqa: F401  (the parent's registries exist once imported)
+
+    children = make_children("labtestonlabdet", {"MODELS": []}, parent="labdet")
+    assert children["MODELS"].parent.scope == "labdet"
+    assert children["MODELS"].get("RetinaHead").__module__.startswith("labdet.")
+    assert children["MODELS"].get("ResNet").__module__.startswith("labcore.")  # via labdet
+    with pytest.raises(ValueError, match="import labnothing.registry"):
+        make_children("labtestonnothing", {}, parent="labnothing")
+
+
+def test_arguments_a_type_does_not_accept_are_refused_before_building():
+    from labcore.errors import ConfigError
+
+    built = []
+
+    @MODELS.register_module(force=True)
+    class RegistryArgsNet(nn.Module):
+        def __init__(self, *, width: int, depth: int = 2):
+            super().__init__()
+            built.append((width, depth))
+
+    with pytest.raises(ConfigError, match=r"RegistryArgsNet'.*'dpeth'.*Did you mean: depth"):
+        MODELS.build(dict(type="RegistryArgsNet", width=4, dpeth=3))
+    with pytest.raises(ConfigError, match="missing a required argument: 'width'"):
+        MMENGINE_MODELS.build(dict(type="RegistryArgsNet", _scope_="labcore"))  # a root too
+    assert built == []  # refused before the constructor ran
+    MODELS.build(dict(type="RegistryArgsNet", width=4))
+    assert built == [(4, 2)]

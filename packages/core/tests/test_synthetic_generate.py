@@ -22,6 +22,7 @@ SMALL = {
     "det": {"num_train": 6, "num_val": 3, "image_size": 64},
     "seg": {"num_train": 6, "num_val": 3, "image_size": 64},
     "pose": {"num_train": 6, "num_val": 3, "image_size": 64},
+    "rot": {"num_train": 6, "num_val": 3, "image_size": 64},
 }
 
 
@@ -33,7 +34,7 @@ def _file_bytes(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("task", ["cls", "det", "seg", "pose"])
+@pytest.mark.parametrize("task", ["cls", "det", "seg", "pose", "rot"])
 def test_same_arguments_give_byte_identical_files(tmp_path, task):
     first = generate_shapes(task, tmp_path / "a", seed=3, **SMALL[task])
     second = generate_shapes(task, tmp_path / "b", seed=3, **SMALL[task])
@@ -172,3 +173,24 @@ def test_ensure_shapes_refuses_an_incomplete_folder(tmp_path):
     (tmp_path / "shapes-cls-v1-seed0-16x8-32px").mkdir()
     with pytest.raises(LabError, match="Delete the folder"):
         ensure_shapes("cls", tmp_path, **SMALL["cls"])
+
+
+def test_rotated_task_writes_dota_label_files(tmp_path):
+    root = generate_shapes("rot", tmp_path / "rot", seed=0, num_train=12, num_val=2, image_size=96)
+    assert verify_shapes(root)["task"] == "rot"
+    lines = [
+        line.split()
+        for path in sorted((root / "train" / "labelTxt").glob("*.txt"))
+        for line in path.read_text().splitlines()
+    ]
+    assert len(sorted((root / "train" / "images").glob("*.jpg"))) == 12
+    assert lines and all(len(fields) == 10 for fields in lines)
+    classes = (root / "classes.txt").read_text().split()
+    assert {fields[8] for fields in lines} <= set(classes)
+    assert {fields[9] for fields in lines} <= {"0", "1"}
+    for fields in lines:  # four corners of a rectangle: equal diagonals
+        x = [float(v) for v in fields[0:8:2]]
+        y = [float(v) for v in fields[1:8:2]]
+        d1 = ((x[2] - x[0]) ** 2 + (y[2] - y[0]) ** 2) ** 0.5
+        d2 = ((x[3] - x[1]) ** 2 + (y[3] - y[1]) ** 2) ** 0.5
+        assert abs(d1 - d2) < 0.05

@@ -231,8 +231,9 @@ def test_mlflow_registry_destination_and_models_uri(zoo_env, torchvision_resnet1
 def test_a_codebase_that_is_not_installed_is_named():
     from mmengine.config import Config
 
+    from labcore.codebase import CodebaseError
     from labcore.zoo.client import build_model
 
     cfg = Config(dict(default_scope="labnothing", model=dict(type="Nothing")))
-    with pytest.raises(zoo.ZooError, match="default_scope 'labnothing' is not an installed"):
+    with pytest.raises(CodebaseError, match="No installed codebase is named 'labnothing'"):
         build_model(cfg)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
 import socket
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,8 @@ class FaultyHandler(ZooRequestHandler):
 
     def write_body(self, path, start, stop):
         cut = self.server.faults.pop("cut_after", None)
+        if path.parent.name == "bad":  # the bad mirror cuts every reply at 100 kB
+            cut = 100_000
         if cut is not None and start < cut < stop:
             with open(path, "rb") as f:
                 f.seek(start)
@@ -235,3 +239,85 @@ def test_probe_checks_urls_without_downloading(zoo_env, server):
     assert probe(dead_url(), 5).startswith("cannot connect")
     assert probe((server.root / "labcls/m/m.safetensors").as_uri(), len(PAYLOAD)) is None
     assert server.requests == []  # HEAD only: nothing was downloaded
+
+
+def _bad_mirror(server) -> str:
+    """A URL whose file has the right size but wrong bytes, and whose every reply is cut
+    at 100 kB."""
+    bad = server.root / "labcls" / "bad" / "m.safetensors"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_bytes(os.urandom(len(PAYLOAD)))
+    return f"{server.url}/labcls/bad/m.safetensors"
+
+
+def test_a_partial_file_is_resumed_only_from_the_source_that_wrote_it(zoo_env, server):
+    """A bad mirror before a healthy one: its bytes left in the .part must not be
+    continued by the healthy mirror (which would fail its sha256 on every run)."""
+    bad, good = _bad_mirror(server), f"{server.url}/labcls/m/m.safetensors"
+    target = zoo_env / "cache" / "m.safetensors"
+    for _ in range(2):  # each run tries the bad mirror first
+        target.unlink(missing_ok=True)
+        fetch([bad, good], target, sha256=DIGEST, size=len(PAYLOAD))
+        assert target.read_bytes() == PAYLOAD
+    from_good = [r for path, r in server.requests if path == "/labcls/m/m.safetensors"]
+    assert from_good == [None, None]  # the healthy mirror always sent the file from byte 0
+    assert not Path(str(target) + ".part.json").exists()
+
+
+def test_a_partial_file_of_a_changed_remote_file_starts_over(zoo_env, server, monkeypatch):
+    """The .part records the server's ETag; after the file changed on the server the
+    If-Range does not match, so the whole new file comes instead of a mixed one."""
+    monkeypatch.setenv("OPENLAB_ZOO_RETRIES", "1")
+    served = server.root / "labcls" / "m" / "m.safetensors"
+    served.write_bytes(os.urandom(len(PAYLOAD)))  # an older version of the file
+    url, target = f"{server.url}/labcls/m/m.safetensors", zoo_env / "cache" / "m.safetensors"
+    server.faults["cut_after"] = 100_000
+    with pytest.raises(DownloadError, match="connection closed"):
+        fetch([url], target, sha256=DIGEST, size=len(PAYLOAD))
+    served.write_bytes(PAYLOAD)
+    os.utime(served, ns=(time.time_ns() + 10**9,) * 2)
+    fetch([url], target, sha256=DIGEST, size=len(PAYLOAD))
+    assert target.read_bytes() == PAYLOAD
+    assert [r for _, r in server.requests] == [None, "bytes=100000-"]  # If-Range: sent whole
+
+
+def test_hash_failure_after_a_resume_retries_once_from_byte_zero(zoo_env, server):
+    url, target = f"{server.url}/labcls/m/m.safetensors", zoo_env / "cache" / "m.safetensors"
+    fetch([url], target, sha256=DIGEST, size=len(PAYLOAD))
+    with urllib.request.urlopen(urllib.request.Request(url, method="HEAD")) as response:
+        etag = response.headers["ETag"]
+    target.unlink()
+    part = Path(str(target) + ".part")
+    part.write_bytes(os.urandom(100_000))  # bytes spoilt on disk, from the right source
+    Path(str(part) + ".json").write_text(json.dumps({"url": url, "etag": etag}))
+    server.requests.clear()
+    fetch([url], target, sha256=DIGEST, size=len(PAYLOAD))
+    assert target.read_bytes() == PAYLOAD
+    assert [r for _, r in server.requests] == ["bytes=100000-", None]
+
+
+def test_retries_and_the_mirror_switch_are_logged_without_a_terminal(zoo_env, server):
+    """stderr is a pipe (no progress bar): a stalled mirror must still say what happens."""
+    import subprocess
+    import sys
+
+    server.faults["delay_per_chunk"] = 2.0  # stalls past the 0.3 s socket timeout
+    stalled = f"{server.url}/labcls/m/m.safetensors"
+    source = (server.root / "labcls" / "m" / "m.safetensors").as_uri()
+    code = (
+        "import sys; from labcore.zoo.download import fetch; "
+        f"fetch({[stalled, source]!r}, sys.argv[1], sha256={DIGEST!r}, size={len(PAYLOAD)})"
+    )
+    env = {**os.environ, "OPENLAB_ZOO_TIMEOUT": "0.3", "OPENLAB_ZOO_RETRIES": "2"}
+    target = zoo_env / "cache" / "m.safetensors"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(target)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"zoo: {stalled}: connection failed: timed out; retry 1/1" in done.stderr
+    assert f"trying next mirror {source}" in done.stderr
+    assert target.read_bytes() == PAYLOAD

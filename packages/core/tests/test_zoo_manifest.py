@@ -62,7 +62,8 @@ def test_repository_manifests_schema_and_docs_are_valid_and_current():
     assert {f.stem for f in files} >= {"labcls", "labdet"}
     entries = all_entries([REPO_ZOO])  # validates every file
     for path in files:
-        assert read_manifest(path).codebase == path.stem
+        expected = None if path.stem.startswith("imported-") else path.stem  # several codebases
+        assert read_manifest(path).codebase == expected
     assert json.loads((REPO_ZOO / "schema.json").read_text()) == json_schema(), (
         "model_zoo/schema.json is stale: run `lab zoo schema`"
     )
@@ -129,3 +130,17 @@ def test_docs_show_mean_std_published_and_links():
     assert "top1 0.9500 ± 0.0100 (published **0.9600**)" in text
     assert "[resnet18_tiny_shapes-3f2a9c1d.safetensors](https://zoo.example.org/" in text
     assert "| 2.79M | 0.04G |" in text
+
+
+def test_a_manifest_path_that_does_not_exist_is_named_once(tmp_path, monkeypatch, caplog):
+    """OPENLAB_ZOO_MANIFESTS with a typo used to give an empty zoo without a word."""
+    import logging
+    import os
+
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setenv("OPENLAB_ZOO_MANIFESTS", os.pathsep.join([str(missing), str(tmp_path)]))
+    with caplog.at_level(logging.WARNING, logger="labcore.zoo"):
+        assert settings.manifest_locations() == [missing, tmp_path]
+        settings.manifest_locations()
+    warnings = [r.getMessage() for r in caplog.records if "OPENLAB_ZOO_MANIFESTS" in r.getMessage()]
+    assert len(warnings) == 1 and f"names {missing}, which does not exist" in warnings[0]

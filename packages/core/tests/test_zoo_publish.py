@@ -16,10 +16,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from labcore import zoo
+from labcore.engine.checkpoint import load_checkpoint_file
 from labcore.registry import DATASETS, METRICS, MODELS
 from labcore.zoo.manifest import read_manifest
 from labcore.zoo.server import make_server, serve_in_thread
-from labcore.zoo.weights import load_training_checkpoint
 
 
 class ZooTestNet(BaseModel):
@@ -186,7 +186,7 @@ def test_published_model_reaches_its_recorded_metric(trained, zoo_home, upload_s
     exported = load_file(str(uploaded))
     assert set(exported) == set(ema)
     assert all(torch.equal(exported[k], ema[k]) for k in ema)
-    raw = load_training_checkpoint(checkpoint)["ema_state_dict"]
+    raw = load_checkpoint_file(checkpoint)["ema_state_dict"]
     assert not torch.equal(exported["fc1.weight"], raw["module.fc1.weight"])
 
     model = zoo.init_model("zootest_tiny")

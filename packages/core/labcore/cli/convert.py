@@ -14,14 +14,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from labcore.models.convert import (
-    FAMILIES,
-    SOURCES,
-    convert_classifier,
-    read_state_dict,
-    strip_prefix,
-    write_safetensors,
-)
+from labcore.engine.checkpoint import read_checkpoint, strip_prefix
+from labcore.models.convert import FAMILIES, SOURCES, convert_classifier
+from labcore.zoo.weights import save_safetensors
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,13 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    state_dict = read_state_dict(args.src)
+    state_dict = read_checkpoint(args.src).state_dict
     converted = convert_classifier(state_dict, source=args.source, family=args.family)
     if args.backbone_only:
         converted = strip_prefix(converted, "backbone.")
     metadata = {"source": args.source, "source_file": args.src.name}
     if args.family:
         metadata["family"] = args.family
-    path = write_safetensors(converted, args.dst, metadata=metadata)
+    path = save_safetensors(converted, args.dst, metadata)
     print(f"wrote {len(converted)} tensors to {path}")
     return 0

@@ -31,10 +31,9 @@ def collect_info() -> dict:
             torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
         ]
     info["compiled_ops"] = _ops_info()
-    info["codebases"] = {
-        ep.name: _version(ep.value.split(":")[0])
-        for ep in importlib.metadata.entry_points(group="openlab.codebases")
-    }
+    from labcore.codebase import discover_codebases
+
+    info["codebases"] = {name: _version(name) for name in discover_codebases()}
     return info
 
 

@@ -9,12 +9,15 @@ printed as one clear message with exit status 2; ``--debug`` shows the traceback
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import sys
+from pathlib import Path
 
 from labcore.errors import LabError
 
-COMMANDS = ["train", "test", "info", "data", "analyze", "convert", "zoo", "infer"]
+COMMANDS = ["train", "test", "info", "data", "analyze", "convert", "zoo", "infer", "sync", "new"]
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -37,6 +40,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def overview_parser() -> argparse.ArgumentParser:
+    """The ``lab`` parser that lists every command with its help line, read from the
+    commands' docstrings without importing them: what ``lab --help`` (and ``lab`` with
+    no or an unknown command) needs, in a few milliseconds."""
+    parser = argparse.ArgumentParser(prog="lab", description="OpenLab command line")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        spec = importlib.util.find_spec(f"labcore.cli.{name.replace('-', '_')}")
+        doc = ast.get_docstring(ast.parse(Path(spec.origin).read_text())) or ""
+        sub.add_parser(name, help=(doc.strip().splitlines() or [""])[0])
+    return parser
+
+
 def _command_name(argv: list[str]) -> str | None:
     """The command named in ``argv`` (the first argument that is not an option)."""
     first = next((a for a in argv if not a.startswith("-")), None)
@@ -45,21 +62,16 @@ def _command_name(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(only=_command_name(argv)).parse_args(argv)
+    command = _command_name(argv)
+    parser = build_parser(only=command) if command else overview_parser()
+    args = parser.parse_args(argv)
+    args._argv = argv  # a command that must run again in a new process (--reproducible)
     try:
         return int(args._run(args) or 0)
     except LabError as err:
         if args.debug:
             raise
         print(f"lab {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except TypeError as err:
-        from labcore.registry import config_error_from_build
-
-        config_error = config_error_from_build(err)
-        if config_error is None or args.debug:
-            raise
-        print(f"lab {args.command}: error: {config_error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"lab {args.command}: interrupted", file=sys.stderr)

@@ -9,20 +9,29 @@
 ``--cfg-options`` changes keys that exist in the config; prefix a key with ``+`` to add
 a new one. MLflow tracking goes to ``sqlite:///<work_dir>/mlflow.db`` unless
 MLFLOW_TRACKING_URI is set; ``--no-mlflow`` turns it off.
+
+``--reproducible`` pins the CPU kernels (ATen and oneDNN to AVX2, MKL's AVX2 branch) and
+one thread (:mod:`labcore.cpu_pins`), so a deterministic CPU run gives the same weights
+on any x86-64 machine with AVX2, as the tiny benchmark protocols do. The pins are set
+before torch is loaded; when it is loaded already (``--cfg-options`` loads it while the
+arguments are read), the command runs again in a new process with the pins. The CPU,
+its instruction sets and the pins are recorded in the config (``cpu_provenance``), so in
+MLflow and the checkpoints.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 
-from mmengine.config import DictAction
-
-from labcore.engine.config import load_config
-from labcore.engine.training import LAUNCHERS, build_runner, close_failed_run
+from labcore.cpu_pins import CpuPins, apply_before_torch
 
 
-class CfgOptionsAction(DictAction):
-    """MMEngine's ``KEY=VALUE`` parser, with a clear error for an item without ``=``."""
+class CfgOptionsAction(argparse.Action):
+    """MMEngine's ``KEY=VALUE`` parser (:class:`mmengine.config.DictAction`), with a clear
+    error for an item without ``=``. MMEngine is imported only when the option is used."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         for item in values:
@@ -32,7 +41,13 @@ class CfgOptionsAction(DictAction):
                     f"'{item}' is not KEY=VALUE. Write each override as key=value, "
                     f"e.g. train_cfg.max_epochs=2 (quote values with spaces).",
                 )
-        super().__call__(parser, namespace, values, option_string)
+        from mmengine.config import DictAction
+
+        options = dict(getattr(namespace, self.dest, None) or {})
+        for item in values:
+            key, value = item.split("=", maxsplit=1)
+            options[key] = DictAction._parse_iterable(value)
+        setattr(namespace, self.dest, options)
 
 
 def add_cfg_options_argument(parser: argparse.ArgumentParser, example: str) -> None:
@@ -51,13 +66,19 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``lab train`` and ``lab test``."""
     parser.add_argument("--work-dir", help="folder for logs and checkpoints")
     add_cfg_options_argument(parser, "train_cfg.max_epochs=2")
-    parser.add_argument("--launcher", choices=LAUNCHERS, default="none", help="job launcher")
+    parser.add_argument(
+        "--launcher",
+        default="none",
+        help="job launcher: none (default), pytorch (torchrun), slurm (srun) or mpi",
+    )
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     parser.add_argument("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
 
 
 def load_config_from_args(args: argparse.Namespace):
     """The config of ``args.config`` with ``--cfg-options`` and ``--no-mlflow`` applied."""
+    from labcore.engine.config import load_config
+
     cfg = load_config(args.config, args.cfg_options)
     if args.no_mlflow:
         cfg.mlflow = False
@@ -74,15 +95,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CHECKPOINT",
         help="resume from CHECKPOINT, or from the latest checkpoint of the work dir",
     )
+    parser.add_argument(
+        "--reproducible",
+        action="store_true",
+        help="pin CPU kernels to AVX2 and one thread: the same numbers on any AVX2 machine",
+    )
     add_common_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    pins = CpuPins() if args.reproducible else None
+    if pins is not None:
+        if "torch" in sys.modules and not pins.in_effect():
+            return _run_pinned_in_new_process(pins, getattr(args, "_argv", sys.argv[1:]))
+        apply_before_torch(pins)
+    from labcore.engine.training import build_runner, close_failed_run
+
     cfg = load_config_from_args(args)
-    runner = build_runner(cfg, work_dir=args.work_dir, resume=args.resume, launcher=args.launcher)
+    runner = build_runner(
+        cfg,
+        work_dir=args.work_dir,
+        resume=args.resume,
+        launcher=args.launcher,
+        cpu_pins=pins,
+    )
     try:
         runner.train()
     except BaseException:
         close_failed_run(runner)
         raise
     return 0
+
+
+def _run_pinned_in_new_process(pins: CpuPins, argv: list[str]) -> int:
+    """This ``lab train`` command again, in a new Python with ``pins`` in its
+    environment (this process has loaded torch, whose kernels are chosen already)."""
+    command = [sys.executable, "-m", "labcore.cli.main", *argv]
+    return subprocess.run(command, env=pins.environment(os.environ), check=False).returncode

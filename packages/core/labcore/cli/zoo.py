@@ -1,6 +1,6 @@
 """The model zoo: list, show, download, verify, publish and import weights.
 
-    lab zoo list [--task TASK] [--codebase CODEBASE]
+    lab zoo list [--task TASK] [--codebase CODEBASE] [--source openlab|torchvision|openmmlab]
     lab zoo show NAME
     lab zoo download NAME [--verify]
     lab zoo verify [NAME] [--remote]
@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("list", help="list the published models")
     p.add_argument("--task", help="only this task, e.g. image-classification")
     p.add_argument("--codebase", help="only this codebase, e.g. labcls")
+    p.add_argument(
+        "--source",
+        choices=["openlab", "torchvision", "openmmlab"],
+        help="only models trained by OpenLab, or imported from torchvision / OpenMMLab",
+    )
 
     p = sub.add_parser("show", help="show one manifest entry in full")
     p.add_argument("name")
@@ -102,6 +107,18 @@ def run(args: argparse.Namespace) -> int:
     return ACTIONS[args.zoo_command](args)
 
 
+def _source(entry) -> str:
+    """``openlab`` for a trained entry, else the project that published the weights."""
+    return entry.source.project if entry.kind == "imported" else "openlab"
+
+
+def _list_metrics(entry) -> str:
+    if entry.kind == "imported":
+        published = ", ".join(f"{k}={v:g}" for k, v in entry.metrics.items())
+        return f"{published} ({entry.dataset}, published)"
+    return ", ".join(f"{k}={m.mean:.4f}±{m.std:.4f}" for k, m in entry.metrics.items())
+
+
 def _list(args) -> int:
     from labcore.zoo.client import cache_path
     from labcore.zoo.manifest import all_entries
@@ -111,18 +128,23 @@ def _list(args) -> int:
         for e in all_entries()
         if (not args.task or e.task == args.task)
         and (not args.codebase or e.codebase == args.codebase)
+        and (not args.source or _source(e) == args.source)
     ]
     if not entries:
         print("no published models match")
         return 0
-    rows = [("NAME", "CODEBASE", "TASK", "PROTOCOL", "METRICS", "PARAMS", "CACHED")]
-    for e in sorted(entries, key=lambda e: (e.codebase, e.name)):
-        metrics = ", ".join(f"{k}={m.mean:.4f}±{m.std:.4f}" for k, m in e.metrics.items())
-        protocol = f"{e.protocol.name}@{e.protocol.version}"
+    rows = [
+        ("NAME", "KIND", "SOURCE", "CODEBASE", "TASK", "PROTOCOL", "METRICS", "PARAMS", "CACHED")
+    ]
+    for e in sorted(entries, key=lambda e: (e.kind != "trained", e.codebase, e.name)):
+        protocol = f"{e.protocol.name}@{e.protocol.version}" if e.kind == "trained" else "-"
         cached = "yes" if cache_path(e).is_file() else "no"
         rows.append(
-            (e.name, e.codebase, e.task, protocol, metrics, f"{e.params / 1e6:.2f}M", cached)
-        )
+            (
+                e.name, e.kind, _source(e), e.codebase, e.task, protocol, _list_metrics(e),
+                f"{e.params / 1e6:.2f}M", cached,
+            )
+        )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -241,18 +263,11 @@ def _publish(args) -> int:
 
 def _convert(source: Path, layout: str, family: str | None, tmp: Path) -> Path:
     """Convert ``source`` to OpenLab's layout and stage it as safetensors in ``tmp``."""
+    from labcore.engine.checkpoint import read_checkpoint
     from labcore.models.convert import convert_classifier
-    from labcore.zoo.weights import (
-        load_safetensors,
-        load_training_checkpoint,
-        model_weights,
-        save_safetensors,
-    )
+    from labcore.zoo.weights import save_safetensors
 
-    if source.suffix == ".safetensors":
-        weights = load_safetensors(source)
-    else:
-        weights = model_weights(load_training_checkpoint(source))
+    weights = read_checkpoint(source).state_dict
     converted = convert_classifier(weights, source=layout, family=family)
     return save_safetensors(converted, tmp / f"{source.stem}.safetensors", {"source": layout})
 

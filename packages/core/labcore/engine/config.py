@@ -9,15 +9,23 @@ installed into MMEngine's Config by :mod:`labcore.engine.compat`).
 ``--cfg-options`` may only change keys that exist in the config; a key that does not
 exist is almost always a typo, so it raises :class:`ConfigError` with close matches.
 A new key is added on purpose by prefixing it with ``+``: ``+model.backbone.with_cp=True``.
+
+YAML and JSON configs are data: they are read with a safe YAML loader
+(:class:`SafeConfigLoader`, installed into MMEngine by :mod:`labcore.engine.compat`),
+which refuses tags that build Python objects (``!!python/object/apply:os.system``) and
+names the file and line. Pure-Python (lazy-import) configs may import the standard
+library inside a virtualenv (:func:`is_builtin_module`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from mmengine.config import Config
 
 from labcore.errors import ConfigError, close_matches
@@ -99,6 +107,26 @@ def resolve_config_path(name: str | os.PathLike) -> Path:
     raise ConfigError(f"Config '{name}' does not exist: no file {path}.{hint}")
 
 
+def project_root(file: str | os.PathLike) -> Path | None:
+    """The folder that holds the ``projects/`` folder a config file lives in, or None.
+
+    A config of ``<root>/projects/NAME/configs/x.py`` imports its project's modules with
+    ``custom_imports = dict(imports=["projects.NAME.module"])``; that works from any
+    working directory because :func:`load_config` puts ``<root>`` on ``sys.path`` first.
+    """
+    for folder in Path(file).resolve().parents:
+        if folder.name == "projects":
+            return folder.parent
+    return None
+
+
+def add_project_root_to_path(file: str | os.PathLike) -> None:
+    """Make ``projects.NAME`` importable for a config inside a ``projects/`` folder."""
+    root = project_root(file)
+    if root is not None and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+
 def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = None) -> Config:
     """Load a config file or packaged config and apply ``cfg_options``.
 
@@ -113,6 +141,7 @@ def load_config(path: str | os.PathLike, cfg_options: dict[str, Any] | None = No
             exist.
     """
     file = resolve_config_path(path)
+    add_project_root_to_path(file)
     try:
         cfg = Config.fromfile(str(file))
     except ConfigError:
@@ -171,3 +200,50 @@ def _check_key_exists(cfg: Config, full_key: str) -> None:
             f"--cfg-options key '{full_key}' does not exist: {where} holds "
             f"{type(node).__name__} {node!r}, not a dict. Override {where} itself instead."
         )
+
+
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SafeConfigLoader(_SafeBase):
+    """YAML's safe loader plus ``!!python/tuple`` (which MMEngine's YAML dumper writes
+    for tuples); every other ``!!python`` tag is refused."""
+
+
+SafeConfigLoader.add_constructor(
+    "tag:yaml.org,2002:python/tuple",
+    lambda loader, node: tuple(loader.construct_sequence(node)),
+)
+
+
+def load_yaml_safely(stream, **kwargs):
+    """``yaml.load`` with :class:`SafeConfigLoader`; MMEngine's YAML handler is this.
+    A ``Loader`` argument is ignored: no caller may choose an unsafe one."""
+    return yaml.load(stream, Loader=SafeConfigLoader)
+
+
+def config_error_from_yaml(filename: str | os.PathLike, err: yaml.YAMLError) -> ConfigError:
+    """A ConfigError naming ``filename`` and the line of a YAML error (a refused tag or
+    a syntax error)."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"{filename}, line {mark.line + 1}, column {mark.column + 1}" if mark else filename
+    problem = getattr(err, "problem", None) or str(err)
+    if isinstance(err, yaml.constructor.ConstructorError) and "python/" in problem:
+        return ConfigError(
+            f"Config {where}: {problem}. YAML and JSON configs are data; tags that run "
+            f"Python (!!python/...) are refused. Remove the tag, or write the config in Python."
+        )
+    return ConfigError(f"Config {where} is not valid YAML: {problem}. Fix the file.")
+
+
+def is_builtin_module(module_name: str) -> bool:
+    """MMEngine's ``_is_builtin_module`` that also knows the standard library inside a
+    virtualenv: a module of :data:`sys.stdlib_module_names` is built in, wherever the
+    interpreter lives (MMEngine compares the module's path with the interpreter's
+    prefix, which a virtualenv moves, so ``import os`` became a lazy import there)."""
+    if module_name.startswith("."):
+        return False
+    if module_name.startswith("mmengine.config"):
+        return True
+    top = module_name.split(".")[0]
+    return top in sys.builtin_module_names or top in sys.stdlib_module_names

@@ -11,6 +11,13 @@ command and the benchmark harness use it). On top of the config it ensures:
   the config (``--cfg-options mlflow=False``), which tests use since a new sqlite store
   costs seconds;
 - a distributed backend chosen at run time (``"auto"``);
+- the run's CPU provenance in ``cfg.cpu_provenance`` (model, SIMD flags, the CPU pins
+  of ``cpu_pins`` and the kernel level torch uses), so it reaches MLflow's parameters,
+  the dumped config and the checkpoints' meta; with ``cpu_pins`` the thread count is
+  set too (the kernel pins must be in the environment before torch is imported, see
+  :mod:`labcore.cpu_pins`);
+- no validation when ``train_cfg.val_interval`` is longer than the training (MMEngine
+  would still validate, and save a best checkpoint, at the last epoch);
 - data-loader workers seeded by :func:`labcore.engine.worker_seed.seed_worker` (new
   random streams every epoch, repeated by a resumed run) unless a dataloader names its
   own ``worker_init_fn``.
@@ -20,21 +27,25 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import time
 from pathlib import Path
 
 from mmengine.config import Config, ConfigDict
-from mmengine.logging import MessageHub, MMLogger
+from mmengine.logging import MessageHub, MMLogger, print_log
 from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 
+from labcore.cpu_pins import CpuPins, apply_threads, check_in_effect, cpu_provenance
 from labcore.engine.config import load_config
 from labcore.engine.mlflow_backend import LabMLflowVisBackend, default_tracking_uri
 from labcore.errors import ConfigError
+from labcore.folders import writable_folder
 
 DEFAULT_HOOKS = ("RNGStateHook", "NonFiniteLossHook")
 MLFLOW_BACKENDS = ("LabMLflowVisBackend", "MLflowVisBackend")
 LAUNCHERS = ("none", "pytorch", "slurm", "mpi")
+CHECKPOINT_NAME = re.compile(r"(epoch|iter)_(\d+)\.pth")
 
 
 def build_runner(
@@ -43,6 +54,7 @@ def build_runner(
     work_dir: str | os.PathLike | None = None,
     resume: bool | str = False,
     launcher: str = "none",
+    cpu_pins: CpuPins | None = None,
 ) -> Runner:
     """A Runner for ``cfg`` with OpenLab's defaults applied (see the module docstring).
 
@@ -50,12 +62,18 @@ def build_runner(
         cfg: a loaded config, a config file or a ``pkg::rel/path.py`` name. A loaded
             config is copied, not changed.
         work_dir: where checkpoints and logs go; overrides ``cfg.work_dir``.
-        resume: True resumes from the latest checkpoint in the work dir (a fresh start
-            when there is none); a path resumes from that checkpoint.
+        resume: True resumes from the latest checkpoint in the work dir: the one its
+            ``last_checkpoint`` file names, else the newest ``epoch_N.pth`` /
+            ``iter_N.pth`` (a fresh start when the work dir holds no checkpoint); a
+            path resumes from that checkpoint.
         launcher: 'none', 'pytorch' (torchrun), 'slurm' (srun) or 'mpi'.
+        cpu_pins: the CPU pins this process runs under (recorded, threads applied);
+            raises ConfigError when they are not in this process's environment.
 
     Raises:
-        ConfigError: an unknown launcher or a config without ``model``.
+        ConfigError: an unknown launcher or a config without ``model``, or ``resume``
+            in a work dir whose checkpoints cannot be ordered.
+        FolderError: the work dir cannot be created or written.
     """
     cfg = copy.deepcopy(cfg) if isinstance(cfg, Config) else load_config(cfg)
     if launcher not in LAUNCHERS:
@@ -65,14 +83,20 @@ def build_runner(
             f"Config {cfg.filename or '(in memory)'} has no `model`; a runnable config "
             f"needs model, and the dataloaders and loops of what it runs."
         )
-    cfg.work_dir = str(_work_dir(cfg, work_dir))
+    setting = "--work-dir" if work_dir is not None else "work_dir (of the config)"
+    cfg.work_dir = str(writable_folder(_work_dir(cfg, work_dir), setting=setting))
     cfg.launcher = launcher
     if isinstance(resume, (str, os.PathLike)):
         cfg.load_from = str(resume)
         cfg.resume = True
     elif resume:
         cfg.resume = True
+        latest = latest_checkpoint(cfg.work_dir)
+        if latest is not None:
+            cfg.load_from = str(latest)
     cfg.experiment_name = cfg.get("experiment_name") or _unique_experiment_name(cfg)
+    _record_cpu(cfg, cpu_pins)
+    _drop_unrequested_validation(cfg)
     _ensure_custom_hooks(cfg)
     _ensure_dist_backend(cfg)
     _ensure_worker_seeding(cfg)
@@ -82,6 +106,42 @@ def build_runner(
 
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
+    """The checkpoint a resumed run in ``work_dir`` continues from: the file named in
+    ``last_checkpoint`` (MMEngine's record), else the ``epoch_N.pth`` or ``iter_N.pth``
+    with the largest N; None when the work dir holds no checkpoint.
+
+    Raises:
+        ConfigError: there are checkpoints, but none has a name that says how far it
+            trained (``epoch_N.pth`` / ``iter_N.pth``); the message lists them.
+    """
+    work_dir = Path(work_dir)
+    record = work_dir / "last_checkpoint"
+    if record.is_file():
+        named = Path(record.read_text().strip())
+        if named.is_file():
+            return named
+        print_log(
+            f"{record} names {named}, which does not exist; resuming from the newest "
+            f"checkpoint found instead.",
+            logger="current",
+            level=30,
+        )
+    found = sorted(work_dir.glob("*.pth"))
+    progress = {p: int(m.group(2)) for p in found if (m := CHECKPOINT_NAME.fullmatch(p.name))}
+    if progress:
+        newest = max(progress, key=lambda p: (progress[p], p.stat().st_mtime))
+        print_log(f"resuming from {newest}: the newest checkpoint in {work_dir}", logger="current")
+        return newest
+    if found:
+        raise ConfigError(
+            f"--resume: {work_dir} has no last_checkpoint file and no epoch_N.pth or "
+            f"iter_N.pth, only {', '.join(p.name for p in found)}. Name the checkpoint to "
+            f"resume from: --resume {found[-1]}."
+        )
+    return None
 
 
 def _work_dir(cfg: Config, work_dir) -> Path:
@@ -110,6 +170,31 @@ def _unique_experiment_name(cfg: Config) -> str:
         counter += 1
         name = f"{stem}_{counter}"
     return name
+
+
+def _record_cpu(cfg: Config, pins: CpuPins | None) -> None:
+    if pins is not None:
+        check_in_effect(pins)
+        apply_threads(pins)
+    cfg.cpu_provenance = cpu_provenance(pins)
+
+
+def _drop_unrequested_validation(cfg: Config) -> None:
+    """No validation loop when ``val_interval`` exceeds the training's length: MMEngine
+    validates at the last epoch whatever the interval, which costs a pass over the val
+    set and a best checkpoint that the config did not ask for."""
+    train_cfg = cfg.get("train_cfg") or {}
+    by_epoch = train_cfg.get("by_epoch", train_cfg.get("type") == "EpochBasedTrainLoop")
+    length = train_cfg.get("max_epochs" if by_epoch else "max_iters")
+    interval = train_cfg.get("val_interval", 1)
+    if cfg.get("val_dataloader") is None or not length or interval <= length:
+        return
+    print_log(
+        f"train_cfg.val_interval={interval} is longer than the training ({length} "
+        f"{'epochs' if by_epoch else 'iterations'}): no validation while training.",
+        logger="current",
+    )
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
 
 
 def _ensure_custom_hooks(cfg: Config) -> None:

@@ -29,6 +29,7 @@ from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
 from pycocotools import mask as mask_utils
 
+from labcore.datasets.annotation_files import load_coco
 from labcore.errors import ConfigError, LabError
 from labcore.registry import METRICS
 
@@ -293,7 +294,7 @@ class CocoMetric(BaseMetric):
                     f"CocoMetric ann_file {self.ann_file} does not exist: set ann_file to "
                     f"the COCO JSON of the evaluated images."
                 )
-            self._coco_gt = COCO(str(self.ann_file))
+            self._coco_gt = load_coco(self.ann_file, COCO)
         return self._coco_gt
 
     def _evaluate(self, coco_gt: COCO, predictions: list, metric: str, img_ids: list[int]):

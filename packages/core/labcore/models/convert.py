@@ -42,11 +42,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
-from torch import Tensor, nn
+from torch import Tensor
 
-from labcore.engine.checkpoint import load_checkpoint_file
 from labcore.errors import CheckpointError, ConfigError
 
 FAMILIES = ("resnet", "resnext", "mobilenet_v2", "convnext", "vit")
@@ -238,85 +236,3 @@ def convert_classifier(
             )
         return convert_openmmlab_classifier(state_dict, family)
     raise ConfigError(f"Unknown checkpoint source '{source}'; choose one of {', '.join(SOURCES)}.")
-
-
-def strip_prefix(state_dict: Mapping[str, Tensor], prefix: str) -> dict[str, Tensor]:
-    """The entries whose key starts with ``prefix`` (e.g. ``'backbone.'``), prefix removed."""
-    return {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
-
-
-def load_state_dict_checked(
-    module: nn.Module, state_dict: Mapping[str, Tensor], *, strict: bool = True
-) -> tuple[list[str], list[str]]:
-    """Load ``state_dict`` into ``module``, naming every missing and unexpected key.
-
-    Returns (missing, unexpected). With ``strict`` any of them raises CheckpointError whose
-    message lists them (and hints at a converter when the keys look like a whole
-    classifier rather than a backbone).
-    """
-    result = module.load_state_dict(dict(state_dict), strict=False)
-    missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
-    if strict and (missing or unexpected):
-        parts = []
-        if missing:
-            parts.append(
-                f"missing keys ({len(missing)}): {', '.join(missing[:20])}"
-                + (" ..." if len(missing) > 20 else "")
-            )
-        if unexpected:
-            parts.append(
-                f"unexpected keys ({len(unexpected)}): {', '.join(unexpected[:20])}"
-                + (" ..." if len(unexpected) > 20 else "")
-            )
-        hint = "Check that the checkpoint was made for this model and configuration."
-        if any(
-            k.startswith(("fc.", "classifier.", "heads.", "backbone.", "head.")) for k in unexpected
-        ):
-            hint = (
-                "The checkpoint holds a whole classifier: convert it with "
-                "labcore.models.convert.convert_classifier (or `lab convert`) and load the "
-                "'backbone.' part (strip_prefix)."
-            )
-        raise CheckpointError(
-            f"State dict does not match {type(module).__name__}: {'; '.join(parts)}. {hint}"
-        )
-    return missing, unexpected
-
-
-def read_state_dict(path: str | Path) -> dict[str, Tensor]:
-    """Tensors of a ``.safetensors`` file or a torch checkpoint (a ``state_dict`` or
-    ``model`` entry is unwrapped).
-
-    Torch files load restricted (:func:`labcore.engine.checkpoint.load_checkpoint_file`:
-    tensors, containers and MMEngine's training state, never arbitrary objects); a file
-    that is damaged or pickles other objects raises CheckpointError naming the file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"Checkpoint file '{path}' does not exist; check the path.")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    checkpoint = load_checkpoint_file(path, map_location="cpu")
-    for key in ("state_dict", "model"):
-        if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-    if not isinstance(checkpoint, dict) or not all(
-        isinstance(v, Tensor) for v in checkpoint.values()
-    ):
-        raise CheckpointError(f"Checkpoint '{path}' does not hold a state dict of tensors.")
-    return dict(checkpoint)
-
-
-def write_safetensors(
-    state_dict: Mapping[str, Tensor], path: str | Path, *, metadata: dict[str, str] | None = None
-) -> Path:
-    """Write ``state_dict`` (contiguous copies, shared storage untied) as safetensors."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous().clone() for k, v in state_dict.items()}
-    save_file(tensors, str(path), metadata=metadata)
-    return path

@@ -8,9 +8,10 @@ alone never needs it.
 Compiled (CPU and CUDA kernels, fake kernels for torch.compile, autograd where the op
 has a gradient): :func:`sigmoid_focal_loss`, :func:`soft_nms`, :func:`batched_soft_nms`,
 :func:`box_iou_rotated`, :func:`nms_rotated`, :func:`multi_scale_deformable_attention`,
-:func:`bbox_overlaps`. Differentiable: the focal loss, deformable attention and
-bbox_overlaps; a backward pass through box_iou_rotated or the soft-NMS scores raises a
-LabError (nms_rotated returns indices). From torchvision: nms, batched_nms, box_iou,
+:func:`bbox_overlaps`, :func:`roi_align_rotated`. Differentiable: the focal loss,
+deformable attention, bbox_overlaps and roi_align_rotated (its input); a backward pass
+through box_iou_rotated or the soft-NMS scores raises a LabError (nms_rotated returns
+indices). From torchvision: nms, batched_nms, box_iou,
 roi_align, RoIAlign, roi_pool, MultiScaleRoIAlign, deform_conv2d, FrozenBatchNorm2d and
 its sigmoid focal loss as ``tv_sigmoid_focal_loss``.
 """
@@ -40,6 +41,7 @@ _C = load_extension()
 from labcore.ops.bbox_overlaps import bbox_overlaps  # noqa: E402
 from labcore.ops.deform_attn import multi_scale_deformable_attention  # noqa: E402
 from labcore.ops.focal_loss import sigmoid_focal_loss  # noqa: E402
+from labcore.ops.roi_align_rotated import roi_align_rotated  # noqa: E402
 from labcore.ops.rotated_boxes import box_iou_rotated, nms_rotated  # noqa: E402
 from labcore.ops.soft_nms import batched_soft_nms, soft_nms  # noqa: E402
 
@@ -65,6 +67,7 @@ __all__ = [
     "nms",
     "nms_rotated",
     "roi_align",
+    "roi_align_rotated",
     "roi_pool",
     "sigmoid_focal_loss",
     "soft_nms",

@@ -15,7 +15,8 @@ multi-scale deformable attention with ``grid_sample``; soft-NMS as a plain torch
 (one vectorised step per kept box), and per category for batched soft-NMS;
 torchvision.ops.box_iou for bbox_overlaps and generalized_box_iou with autograd for its
 backward; rotated-box IoU by polygon clipping in plain torch, vectorised over pairs, and
-greedy rotated NMS as a plain torch loop over it.
+greedy rotated NMS as a plain torch loop over it; rotated RoI Align as plain-torch bilinear
+sampling vectorised over RoIs, forward and backward by autograd.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from labcore.ops import (
     box_iou_rotated,
     multi_scale_deformable_attention,
     nms_rotated,
+    roi_align_rotated,
     sigmoid_focal_loss,
     soft_nms,
 )
@@ -216,6 +218,46 @@ def reference_nms_rotated(boxes, scores, iou_threshold):
         iou = reference_box_iou_rotated(boxes[best][None], boxes[remaining])[0]
         remaining = remaining[iou <= iou_threshold]
     return torch.stack(keep)
+
+
+def reference_roi_align_rotated(input, rois, output_size, spatial_scale, sampling_ratio):
+    """Aligned rotated RoI Align in plain torch, vectorised over RoIs (a fixed
+    ``sampling_ratio`` > 0): the bilinear rule of the op, gathered sample by sample."""
+    pooled_h, pooled_w = output_size
+    n, s = len(rois), sampling_ratio
+    channels, height, width = input.shape[1:]
+    cx, cy = rois[:, 1] * spatial_scale - 0.5, rois[:, 2] * spatial_scale - 0.5
+    w, h = rois[:, 3] * spatial_scale, rois[:, 4] * spatial_scale
+    like = dict(device=rois.device, dtype=rois.dtype)
+    steps_v = (torch.arange(pooled_h * s, **like) + 0.5) / (pooled_h * s)
+    steps_u = (torch.arange(pooled_w * s, **like) + 0.5) / (pooled_w * s)
+    v = (steps_v[None, :, None] - 0.5) * h[:, None, None]  # [N, PH*s, 1]
+    u = (steps_u[None, None, :] - 0.5) * w[:, None, None]  # [N, 1, PW*s]
+    cos, sin = torch.cos(rois[:, 5])[:, None, None], torch.sin(rois[:, 5])[:, None, None]
+    x = (u * cos - v * sin + cx[:, None, None]).flatten(1)
+    y = (u * sin + v * cos + cy[:, None, None]).flatten(1)
+    outside = (y < -1) | (y > height) | (x < -1) | (x > width)
+    y, x = y.clamp(min=0), x.clamp(min=0)
+    y0 = y.floor().long().clamp(max=height - 1)
+    x0 = x.floor().long().clamp(max=width - 1)
+    y = torch.where(y0 >= height - 1, y0.to(y.dtype), y)
+    x = torch.where(x0 >= width - 1, x0.to(x.dtype), x)
+    y1, x1 = (y0 + 1).clamp(max=height - 1), (x0 + 1).clamp(max=width - 1)
+    ly, lx = y - y0, x - x0
+    maps = input[rois[:, 0].long()].flatten(2)  # [N, C, H*W]
+
+    def at(yy, xx):
+        return maps.gather(2, (yy * width + xx)[:, None, :].expand(n, channels, -1))
+
+    value = (
+        at(y0, x0) * ((1 - ly) * (1 - lx))[:, None]
+        + at(y0, x1) * ((1 - ly) * lx)[:, None]
+        + at(y1, x0) * (ly * (1 - lx))[:, None]
+        + at(y1, x1) * (ly * lx)[:, None]
+    )
+    value = value.masked_fill(outside[:, None], 0)
+    value = value.view(n, channels, pooled_h, s, pooled_w, s)
+    return value.mean(dim=(3, 5))
 
 
 def _row(name: str, size: str, ours: float, ref: float, mem_ours: int, mem_ref: int) -> str:
@@ -416,6 +458,33 @@ def bench_nms_rotated(device: str, repeats: int, quick: bool) -> str:
     )
 
 
+def bench_roi_align_rotated(device: str, repeats: int, quick: bool) -> str:
+    # Oriented R-CNN's RoI head: 512 rotated RoIs, 7 x 7 bins of 2 x 2 samples on a
+    # 256-channel stride-8 map of a 1024 x 1024 patch (64 channels and 128 RoIs when quick)
+    n, channels, size = (128, 64, 64) if quick else (512, 256, 128)
+    g = torch.Generator().manual_seed(3)
+    features = torch.randn(2, channels, size, size, generator=g).to(device)
+    boxes, _ = rotated_boxes(n, "cpu")
+    boxes[:, :4] *= size * 8 / boxes[:, :2].max()
+    rois = torch.cat([torch.randint(2, (n, 1), generator=g).float(), boxes], 1).to(device)
+
+    def step(fn):
+        def run():
+            x = features.detach().requires_grad_()
+            fn(x, rois, (7, 7), 1 / 8, 2).sum().backward()
+
+        return run
+
+    return compare(
+        "roi_align_rotated fwd+bwd",
+        f"{n} RoIs, {channels} x {size}^2, 7x7",
+        step(roi_align_rotated),
+        step(reference_roi_align_rotated),
+        device,
+        repeats,
+    )
+
+
 def bench_batched_soft_nms(device: str, repeats: int, quick: bool) -> str:
     n, classes = (2_000, 80) if quick else (10_000, 80)
     boxes, scores = clustered_boxes(n, device)
@@ -458,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         lambda: bench_bbox_overlaps_giou_backward(args.device, args.repeats, args.quick),
         lambda: bench_box_iou_rotated(args.device, args.repeats, args.quick),
         lambda: bench_nms_rotated(args.device, args.repeats, args.quick),
+        lambda: bench_roi_align_rotated(args.device, args.repeats, args.quick),
     ]
     for bench in benches:
         print(bench(), flush=True)

@@ -6,8 +6,13 @@ is resumed with a ``Range`` request), ``file://`` URLs and plain paths, and MLfl
 MLflow tracking URI).
 
 The file is written to ``<target>.part`` and moved into place only after its sha256
-matched, so the cache never holds a partial or corrupt file under its final name; a
-partial file left by a failed or interrupted download is resumed by the next one. A
+matched, so the cache never holds a partial or corrupt file under its final name. Beside
+the partial file, ``<target>.part.json`` records the URL it came from and that
+server's validator (``ETag`` or ``Last-Modified``); a later download resumes it only
+from that same URL, with ``If-Range`` so a changed file is sent whole, and starts
+over from byte 0 for any other source or when the server gave no validator. A hash
+mismatch after a resumed download is retried once from byte 0. Retries and mirror
+switches are logged as warnings (seen on stderr also without a progress bar). A
 file lock (``<target>.lock``) makes two processes that want the same file download it
 once: the second waits and then finds it in the cache.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import logging
 import os
 import shutil
@@ -30,6 +36,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from labcore.fileio import atomic_write_json
 from labcore.zoo import settings
 from labcore.zoo.errors import DownloadError, ZooError
 
@@ -61,9 +68,10 @@ def fetch(
     urls: Sequence[str],
     target: str | Path,
     *,
-    sha256: str,
+    sha256: str | None,
     size: int | None = None,
     progress: bool | None = None,
+    sha256_prefix: str | None = None,
 ) -> Path:
     """Make sure ``target`` holds the file with digest ``sha256``; return its path.
 
@@ -77,10 +85,14 @@ def fetch(
     Args:
         urls: sources in the order to try them.
         target: the file's place in the cache.
-        sha256: the expected hex digest (64 characters).
+        sha256: the expected hex digest (64 characters); None when it is not known (a
+            checkpoint URL given by a user): then the file is only checked to be
+            complete (the server's ``Content-Length``).
         size: the expected size in bytes, when known (lets a cached file be accepted
             without hashing it, and a resumed download be checked).
         progress: show a progress bar; default: when stderr is a terminal.
+        sha256_prefix: when ``sha256`` is None, the first hex digits the digest must
+            start with (the hash torchvision and OpenMMLab put in their file names).
     """
     target = Path(target)
     if _is_cached(target, size):
@@ -103,7 +115,9 @@ def fetch(
     try:
         if _is_cached(target, size):  # the other process finished it
             return target
-        return _fetch_locked(list(urls), target, sha256=sha256, size=size, progress=progress)
+        return _fetch_locked(
+            list(urls), target, sha256=sha256, prefix=sha256_prefix, size=size, progress=progress
+        )
     finally:
         lock.release()
 
@@ -112,19 +126,42 @@ def _is_cached(target: Path, size: int | None) -> bool:
     return target.is_file() and (size is None or target.stat().st_size == size)
 
 
+def _digest_matches(actual: str | None, sha256: str | None, prefix: str | None) -> bool:
+    if sha256 is not None:
+        return actual == sha256
+    return prefix is None or (actual is not None and actual.startswith(prefix))
+
+
 def _fetch_locked(
-    urls: list[str], target: Path, *, sha256: str, size: int | None, progress: bool | None
+    urls: list[str],
+    target: Path,
+    *,
+    sha256: str | None,
+    prefix: str | None,
+    size: int | None,
+    progress: bool | None,
 ) -> Path:
-    part = Path(str(target) + ".part")
+    part = PartialFile(Path(str(target) + ".part"))
     failures: list[str] = []
+    expected = sha256 if sha256 is not None else f"a digest starting with {prefix}"
     for i, url in enumerate(urls):
         try:
-            _fetch_one(url, part, size=size, progress=progress)
-            actual = sha256_file(part)
-            if actual != sha256:
-                part.unlink(missing_ok=True)
+            resumed = _fetch_one(url, part, size=size, progress=progress)
+            hashed = sha256 is not None or prefix is not None
+            actual = sha256_file(part.path) if hashed else None
+            if not _digest_matches(actual, sha256, prefix) and resumed:
+                logger.warning(
+                    "zoo: %s: sha256 mismatch after resuming a partial download; "
+                    "downloading it again from byte 0",
+                    url,
+                )
+                part.discard()
+                _fetch_one(url, part, size=size, progress=progress)
+                actual = sha256_file(part.path)
+            if not _digest_matches(actual, sha256, prefix):
+                part.discard()
                 raise _SourceFailed(
-                    f"sha256 mismatch: expected {sha256}, got {actual}; the file was deleted",
+                    f"sha256 mismatch: expected {expected}, got {actual}; the file was deleted",
                     permanent=True,
                 )
         except _SourceFailed as err:
@@ -134,7 +171,7 @@ def _fetch_locked(
                     "zoo: %s failed (%s); trying next mirror %s", url, err.reason, urls[i + 1]
                 )
             continue
-        os.replace(part, target)
+        part.finish(target)
         return target
     tried = "\n  ".join(failures)  # a partial download stays, to be resumed next time
     raise DownloadError(
@@ -143,25 +180,74 @@ def _fetch_locked(
     )
 
 
-def _fetch_one(url: str, part: Path, *, size: int | None, progress: bool | None) -> None:
+class PartialFile:
+    """``<target>.part`` and the record of where its bytes came from (``.part.json``:
+    ``url`` and the server's ``etag`` / ``last_modified``).
+
+    A partial file may be continued only by the source that wrote it, and only when that
+    source gave a validator to check that its file did not change since.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.source_file = Path(str(path) + ".json")
+
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def source(self) -> dict | None:
+        """The recorded source, or None when there is none (or it cannot be read)."""
+        try:
+            return json.loads(self.source_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def resumable_from(self, url: str) -> str | None:
+        """The validator to send as ``If-Range`` when ``url`` may continue this partial
+        file; None when it must start over (other source, no validator, no bytes)."""
+        source = self.source()
+        if not self.size() or source is None or source.get("url") != url:
+            return None
+        return source.get("etag") or source.get("last_modified")
+
+    def start(self, url: str, *, etag: str | None = None, last_modified: str | None = None):
+        """Forget any old bytes and record ``url`` (and its validator) as the source."""
+        self.path.unlink(missing_ok=True)
+        atomic_write_json(self.source_file, dict(url=url, etag=etag, last_modified=last_modified))
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.source_file.unlink(missing_ok=True)
+
+    def finish(self, target: Path) -> None:
+        """Move the complete, verified file to ``target``."""
+        os.replace(self.path, target)
+        self.source_file.unlink(missing_ok=True)
+
+
+def _fetch_one(url: str, part: PartialFile, *, size: int | None, progress: bool | None) -> bool:
+    """Download ``url`` into ``part``; True when it continued bytes downloaded before."""
     scheme = urllib.parse.urlparse(url).scheme
     if scheme in ("http", "https"):
-        _fetch_http(url, part, size=size, progress=progress)
-    elif scheme in ("models", "runs"):
-        _fetch_mlflow(url, part)
+        return _fetch_http(url, part, size=size, progress=progress)
+    if scheme in ("models", "runs"):
+        part.discard()
+        _fetch_mlflow(url, part.path)
     elif scheme in ("file", ""):
-        _fetch_file(url, part)
+        part.discard()
+        _fetch_file(url, part.path)
     else:
         raise _SourceFailed(
             f"unsupported URL scheme '{scheme}' (use http(s)://, file://, models:/ or runs:/)",
             permanent=True,
         )
+    return False
 
 
-def probe(url: str, size: int) -> str | None:
+def probe(url: str, size: int | None) -> str | None:
     """Check that ``url`` serves a file of ``size`` bytes without downloading it (HTTP
     HEAD, or the file's size for ``file://``); return what is wrong, or None when it is
-    fine. MLflow URIs are not probed (None)."""
+    fine. MLflow URIs are not probed (None); ``size=None`` checks only that it is there."""
     scheme = urllib.parse.urlparse(url).scheme
     if scheme in ("models", "runs"):
         return None
@@ -182,7 +268,7 @@ def probe(url: str, size: int) -> str | None:
         if length is None:
             return None  # the server does not say; a download will check the digest
         actual = int(length)
-    return None if actual == size else f"size {actual} bytes, expected {size}"
+    return None if size is None or actual == size else f"size {actual} bytes, expected {size}"
 
 
 def local_path(url: str) -> Path:
@@ -225,16 +311,18 @@ def _fetch_mlflow(url: str, part: Path) -> None:
         shutil.move(str(local), part)
 
 
-def _fetch_http(url: str, part: Path, *, size: int | None, progress: bool | None) -> None:
+def _fetch_http(url: str, part: PartialFile, *, size: int | None, progress: bool | None) -> bool:
     attempts, delay, last = settings.retries(), settings.backoff(), "no attempt made"
+    resumed = False
     for attempt in range(attempts):
         try:
-            _http_get_resuming(url, part, size=size, progress=progress)
-            return
+            return _http_get_resuming(url, part, size=size, progress=progress) or resumed
+        except _Resumed as err:  # bytes were added to a partial file, then it failed
+            resumed, last = True, err.reason
         except urllib.error.HTTPError as err:
             last = f"HTTP {err.code} {err.reason}"
             if err.code == 416:  # the partial file does not fit the remote one: restart
-                part.unlink(missing_ok=True)
+                part.discard()
             elif err.code not in TRANSIENT_HTTP:
                 raise _SourceFailed(last, permanent=True) from None
         except urllib.error.URLError as err:
@@ -242,47 +330,79 @@ def _fetch_http(url: str, part: Path, *, size: int | None, progress: bool | None
         except (http.client.HTTPException, ConnectionError, TimeoutError, OSError) as err:
             last = f"connection failed: {err or type(err).__name__}"
         if attempt + 1 < attempts:
-            logger.info("zoo: %s: %s; retry %d/%d", url, last, attempt + 1, attempts - 1)
-            time.sleep(delay * 2**attempt)
+            wait = delay * 2**attempt
+            logger.warning(
+                "zoo: %s: %s; retry %d/%d in %g s", url, last, attempt + 1, attempts - 1, wait
+            )
+            time.sleep(wait)
     raise _SourceFailed(f"{last} (after {attempts} attempts)")
 
 
-def _http_get_resuming(url: str, part: Path, *, size: int | None, progress: bool | None) -> None:
-    offset = part.stat().st_size if part.exists() else 0
+class _Resumed(Exception):
+    """A resumed transfer failed after adding bytes; ``reason`` says how."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _http_get_resuming(
+    url: str, part: PartialFile, *, size: int | None, progress: bool | None
+) -> bool:
+    """One GET of ``url`` into ``part``, continuing it when it came from ``url`` and the
+    server's validator still matches; True when it continued older bytes.
+
+    Raises:
+        _Resumed: a continued transfer failed (the reason inside).
+    """
+    validator = part.resumable_from(url)
+    offset = part.size() if validator else 0
     if size is not None and offset > size:
-        part.unlink()
-        offset = 0
+        validator, offset = None, 0
     if size is not None and offset == size:
-        return
+        return True
     headers = {"User-Agent": USER_AGENT}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+        headers["If-Range"] = validator
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=settings.timeout()) as response:
-        if offset and response.status != 206:  # the server ignored Range: start again
+        if offset and response.status != 206:  # changed, or the server ignored Range
             offset = 0
         elif offset and not response.headers.get("Content-Range", "").startswith(
             f"bytes {offset}-"
         ):
-            part.unlink()
+            part.discard()
             raise ConnectionError(
                 f"asked for bytes {offset}- but got {response.headers.get('Content-Range')}"
             )
         if offset:
             logger.info("zoo: resuming %s at byte %d", url, offset)
+        else:
+            part.start(
+                url,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+            )
         length = response.headers.get("Content-Length")
         total = offset + int(length) if length is not None else size
         written = offset
-        with (
-            open(part, "ab" if offset else "wb") as out,
-            ProgressBar(part.name.removesuffix(".part"), total, offset, progress) as advance,
-        ):
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                written += len(chunk)
-                advance(len(chunk))
-    if total is not None and written < total:
-        raise ConnectionError(f"connection closed after {written} of {total} bytes")
+        try:
+            with (
+                open(part.path, "ab" if offset else "wb") as out,
+                ProgressBar(part.path.name.removesuffix(".part"), total, offset, progress) as bar,
+            ):
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+                    written += len(chunk)
+                    bar(len(chunk))
+            if total is not None and written < total:
+                raise ConnectionError(f"connection closed after {written} of {total} bytes")
+        except (http.client.HTTPException, ConnectionError, TimeoutError, OSError) as err:
+            if offset:
+                raise _Resumed(f"connection failed: {err or type(err).__name__}") from err
+            raise
+    return bool(offset)
 
 
 class ProgressBar:

@@ -30,6 +30,32 @@ their JSON schema, for editors and other tools)::
 
 ``metrics.<name>.published`` is the value the published seed's weights reach, so a user
 who evaluates the downloaded weights under the protocol gets exactly that number.
+
+Schema version 2 adds entries of ``kind: imported``: weights published by another project
+(torchvision, OpenMMLab), fetched from the upstream URL and converted on first load
+(:class:`ImportedEntry`); entries without ``kind`` are ``trained`` (the entries above).
+A version-1 manifest stays valid; ``model_zoo/imported-*.yml`` (written by
+``model_zoo/generate_imported.py``) hold entries of several codebases and so name none::
+
+    schema_version: 2
+    models:
+      - kind: imported
+        name: tv_resnet18_imagenet1k_v1
+        codebase: labcls
+        config: labcls::resnet/resnet18_8xb32_in1k.py
+        task: image-classification
+        source: {project: torchvision, version: 0.29.1, weights: ResNet18_Weights.IMAGENET1K_V1}
+        weights:
+          url: https://download.pytorch.org/models/resnet18-f37072fd.pth
+          sha256_prefix: f37072fd
+          layout: torchvision
+          converter: labcore.models.convert:convert_torchvision_classifier
+          converter_args: {family: resnet}
+        metrics: {acc@1: 69.758, acc@5: 89.078}
+        dataset: ImageNet-1K
+        metrics_link: https://pytorch.org/vision/stable/models/generated/torchvision.models.resnet18.html
+        params: 11689512
+        license: BSD-3-Clause
 """
 
 from __future__ import annotations
@@ -37,20 +63,30 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from labcore.errors import close_matches
 from labcore.zoo import settings
 from labcore.zoo.errors import ZooError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.+-]*$"
 LAYOUTS = ("openlab", "torchvision", "openmmlab")
 
@@ -103,8 +139,9 @@ class WeightsFile(_Strict):
 
 
 class ZooEntry(_Strict):
-    """One published model."""
+    """One model trained and published by OpenLab (``kind: trained``, the default)."""
 
+    kind: Literal["trained"] = "trained"
     name: str = Field(pattern=NAME_PATTERN)
     codebase: str
     config: str
@@ -128,12 +165,104 @@ class ZooEntry(_Strict):
         return self
 
 
-class Manifest(_Strict):
-    """The content of one ``model_zoo/<codebase>.yml``."""
+UPSTREAM_FILE = re.compile(r"^[\w.+-]+?-([0-9a-f]{8,64})\.(pth|pt|bin|safetensors)$")
+PROJECTS = ("torchvision", "openmmlab")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+
+class ImportSource(_Strict):
+    """Who published the weights: ``project`` (torchvision or openmmlab), the package and
+    version they were read from, and the upstream's own name for them."""
+
+    project: Literal["torchvision", "openmmlab"]
+    package: str
+    version: str
+    weights: str
+
+
+class UpstreamWeights(_Strict):
+    """The upstream weights file and how to turn it into OpenLab's layout.
+
+    ``sha256_prefix`` is the hash the upstream puts in the file name (the first 8 or more
+    hex digits of the file's sha256, as torch.hub checks); ``sha256`` is the full digest
+    once a fetched file was hashed. ``converter`` is ``module:function``, called as
+    ``function(state_dict, **converter_args)``.
+    """
+
+    url: str
+    sha256_prefix: str = Field(pattern=r"^[0-9a-f]{8,64}$")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    size: int | None = Field(default=None, gt=0)
+    layout: Literal["torchvision", "openmmlab"]
+    converter: str = Field(pattern=r"^[\w.]+:\w+$")
+    converter_args: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def file_name(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def path(self) -> str:
+        """The file's place under a mirror's base URL: ``imported/<layout>/<file name>``."""
+        return f"imported/{self.layout}/{self.file_name}"
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.url]
+
+    @model_validator(mode="after")
+    def _name_carries_the_hash(self) -> UpstreamWeights:
+        match = UPSTREAM_FILE.match(self.file_name)
+        if match is None or match[1] != self.sha256_prefix:
+            raise ValueError(
+                f"the file name {self.file_name} does not carry the hash prefix "
+                f"{self.sha256_prefix} (expected NAME-{self.sha256_prefix}.pth)"
+            )
+        if self.sha256 is not None and not self.sha256.startswith(self.sha256_prefix):
+            raise ValueError(
+                f"sha256 {self.sha256} does not start with the file name's hash "
+                f"{self.sha256_prefix}"
+            )
+        return self
+
+
+class ImportedEntry(_Strict):
+    """Weights published by another project, converted to an OpenLab model
+    (``kind: imported``). ``metrics`` are the upstream's published values on ``dataset``,
+    stated at ``metrics_link``; they are never ranked with OpenLab-trained entries."""
+
+    kind: Literal["imported"]
+    name: str = Field(pattern=NAME_PATTERN)
     codebase: str
-    models: list[ZooEntry] = Field(default_factory=list)
+    config: str
+    task: str
+    source: ImportSource
+    weights: UpstreamWeights
+    metrics: dict[str, float] = Field(min_length=1)
+    dataset: str
+    metrics_link: str
+    params: int = Field(gt=0)
+    license: str
+
+
+def _entry_kind(value) -> str:
+    if isinstance(value, dict):
+        return value.get("kind", "trained")
+    return getattr(value, "kind", "trained")
+
+
+AnyEntry = Annotated[
+    Annotated[ZooEntry, Tag("trained")] | Annotated[ImportedEntry, Tag("imported")],
+    Discriminator(_entry_kind),
+]
+
+
+class Manifest(_Strict):
+    """The content of one manifest: ``model_zoo/<codebase>.yml`` (``codebase`` set, every
+    entry of it) or a manifest of imported entries of several codebases (no ``codebase``)."""
+
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    codebase: str | None = None
+    models: list[AnyEntry] = Field(default_factory=list)
 
     @field_validator("models")
     @classmethod
@@ -146,8 +275,16 @@ class Manifest(_Strict):
 
     @model_validator(mode="after")
     def _entries_of_this_codebase(self) -> Manifest:
+        if self.schema_version == 1:
+            if self.codebase is None:
+                raise ValueError("a schema_version 1 manifest needs `codebase`")
+            imported = [m.name for m in self.models if m.kind == "imported"]
+            if imported:
+                raise ValueError(
+                    f"imported entries {imported} need schema_version: {SCHEMA_VERSION}"
+                )
         for m in self.models:
-            if m.codebase != self.codebase:
+            if self.codebase is not None and m.codebase != self.codebase:
                 raise ValueError(
                     f"model '{m.name}' has codebase '{m.codebase}', not '{self.codebase}'"
                 )
@@ -177,9 +314,18 @@ def read_manifest(path: str | Path) -> Manifest:
         return Manifest.model_validate(data)
     except ValidationError as err:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '<top>'}: {e['msg']}" for e in err.errors()
+            f"{'.'.join(str(p) for p in _location(e['loc'])) or '<top>'}: {e['msg']}"
+            for e in err.errors()
         )
         raise ZooError(f"manifest {path} is invalid: {problems}") from None
+
+
+def _location(loc: tuple) -> tuple:
+    """An error's field path without the entry-kind tag pydantic adds (``models.0.trained.x``
+    -> ``models.0.x``)."""
+    if len(loc) > 2 and loc[0] == "models" and loc[2] in ("trained", "imported"):
+        return loc[:2] + loc[3:]
+    return loc
 
 
 def manifest_files(locations: Iterable[Path] | None = None) -> list[Path]:
@@ -194,9 +340,9 @@ def manifest_files(locations: Iterable[Path] | None = None) -> list[Path]:
     return files
 
 
-def all_entries(locations: Iterable[Path] | None = None) -> list[ZooEntry]:
+def all_entries(locations: Iterable[Path] | None = None) -> list[ZooEntry | ImportedEntry]:
     """Every entry of every manifest; a name published twice is an error."""
-    entries: dict[str, tuple[ZooEntry, Path]] = {}
+    entries: dict[str, tuple[ZooEntry | ImportedEntry, Path]] = {}
     for path in manifest_files(locations):
         for entry in read_manifest(path).models:
             if entry.name in entries:
@@ -208,7 +354,7 @@ def all_entries(locations: Iterable[Path] | None = None) -> list[ZooEntry]:
     return [e for e, _ in entries.values()]
 
 
-def find_entry(name: str, locations: Iterable[Path] | None = None) -> ZooEntry:
+def find_entry(name: str, locations: Iterable[Path] | None = None) -> ZooEntry | ImportedEntry:
     """The entry called ``name``; an unknown name lists close matches."""
     entries = {e.name: e for e in all_entries(locations)}
     if name in entries:
@@ -224,9 +370,12 @@ def find_entry(name: str, locations: Iterable[Path] | None = None) -> ZooEntry:
     )
 
 
-def _dump(manifest: Manifest) -> str:
+def _dump(manifest: Manifest, header: str | None = None) -> str:
     data = manifest.model_dump(mode="json", exclude_none=True)
-    header = (
+    for entry in data["models"]:
+        if entry.get("kind") == "trained":
+            del entry["kind"]  # the default; trained entries read as before
+    header = header or (
         f"# OpenLab model zoo: models published for {manifest.codebase}.\n"
         "# Written by `lab zoo publish` / `labbench --publish`; validated against schema.json.\n"
     )
@@ -236,8 +385,7 @@ def _dump(manifest: Manifest) -> str:
 def _lock_path(path: Path) -> Path:
     """A lock file for ``path`` kept in the cache, not beside the manifest."""
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-    locks = settings.openlab_home() / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
+    locks = settings.home_folder("locks")
     return locks / f"manifest-{digest}.lock"
 
 
@@ -268,3 +416,14 @@ def write_entries(entries: Iterable[ZooEntry], manifest_dir: str | Path) -> list
             os.replace(tmp, path)
         written.append(path)
     return written
+
+
+def write_manifest(manifest: Manifest, path: str | Path, header: str) -> Path:
+    """Write a whole manifest to ``path`` atomically (used by generated manifests);
+    ``header`` is the comment put above it (lines starting with ``#``)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".yml")
+    with os.fdopen(fd, "w") as f:
+        f.write(_dump(manifest, header))
+    os.replace(tmp, path)
+    return path

@@ -14,7 +14,6 @@ The benchmark harness fills one :class:`ZooRun` per config (``labbench --publish
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import re
 import subprocess
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from labcore.codebase import discover_codebases
+from labcore.engine.checkpoint import read_checkpoint
 from labcore.errors import LabError
 from labcore.zoo import settings
 from labcore.zoo.download import sha256_file
@@ -37,12 +38,7 @@ from labcore.zoo.manifest import (
     write_entries,
 )
 from labcore.zoo.upload import upload
-from labcore.zoo.weights import (
-    load_safetensors,
-    load_training_checkpoint,
-    model_weights,
-    save_safetensors,
-)
+from labcore.zoo.weights import save_safetensors
 
 DEFAULT_LICENSE = "Apache-2.0"
 
@@ -260,9 +256,7 @@ def _publish_one(run: ZooRun, dest: str, *, base_url: str | None) -> ZooEntry:
 def _read_weights(checkpoint: Path):
     if not checkpoint.is_file():
         raise PublishError(f"checkpoint {checkpoint} does not exist; check the run's work dir")
-    if checkpoint.suffix == ".safetensors":
-        return load_safetensors(checkpoint)
-    return model_weights(load_training_checkpoint(checkpoint))
+    return read_checkpoint(checkpoint).state_dict
 
 
 def _config_scope(config: str) -> str:
@@ -278,9 +272,9 @@ def _portable_config(config: str, codebase: str) -> str:
     """``codebase::rel/path.py`` when the config ships inside the codebase, else as given."""
     if "::" in config:
         return config
-    spec = importlib.util.find_spec(codebase)
-    if spec is not None and spec.submodule_search_locations:
-        configs = Path(next(iter(spec.submodule_search_locations))).resolve() / "configs"
+    found = discover_codebases().get(codebase)
+    if found is not None:
+        configs = found.config_dir.resolve()
         path = Path(config).resolve()
         if path.is_relative_to(configs):
             return f"{codebase}::{path.relative_to(configs).as_posix()}"
@@ -290,10 +284,9 @@ def _portable_config(config: str, codebase: str) -> str:
 def _task_from_metafile(run: ZooRun) -> str:
     """The ``Task`` of the run's config in its codebase's ``metafile.yml`` files."""
     config = _portable_config(run.config, run.codebase).partition("::")[2]
-    spec = importlib.util.find_spec(run.codebase)
-    roots = list(spec.submodule_search_locations or []) if spec else []
-    for root in roots:
-        for metafile in sorted((Path(root) / "configs").glob("**/metafile.yml")):
+    found = discover_codebases().get(run.codebase)
+    if found is not None:
+        for metafile in found.metafiles():
             data = yaml.safe_load(metafile.read_text()) or {}
             for model in data.get("Models", []):
                 named = model.get("Name") == run.name or model.get("Config") == config

@@ -1,12 +1,15 @@
 """A small static file server for a team's model zoo: ``lab zoo serve DIR``.
 
 GET and HEAD with single ``Range: bytes=START-[END]`` requests (so clients resume
-partial downloads), and with ``--allow-upload`` PUT, written atomically (so
+partial downloads), each reply with an ``ETag`` and ``Last-Modified`` (a Range with an
+``If-Range`` that no longer matches gets the whole file, so a resumed download never
+mixes two versions of a file), and with ``--allow-upload`` PUT, written atomically (so
 ``lab zoo publish --dest http://host:port`` can upload to it). Paths cannot leave DIR.
 """
 
 from __future__ import annotations
 
+import email.utils
 import os
 import re
 import tempfile
@@ -47,9 +50,15 @@ class ZooRequestHandler(BaseHTTPRequestHandler):
         if path is None or not path.is_file():
             self.send_error(HTTPStatus.NOT_FOUND, "no such file")
             return
-        size = path.stat().st_size
+        stat = path.stat()
+        size = stat.st_size
+        etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+        last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         start, end = 0, size - 1
         match = RANGE.match(self.headers.get("Range", "").strip())
+        if_range = self.headers.get("If-Range")
+        if if_range is not None and if_range.strip() not in (etag, last_modified):
+            match = None  # the client's copy is of another version: send it all
         if match and (match.group(1) or match.group(2)):
             first, last = match.groups()
             if first:
@@ -67,6 +76,8 @@ class ZooRequestHandler(BaseHTTPRequestHandler):
         else:
             self.send_response(HTTPStatus.OK)
         self.send_header("Accept-Ranges", "bytes")
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", last_modified)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(end - start + 1))
         self.end_headers()

@@ -1,28 +1,32 @@
 """Where the model zoo keeps its files and which sources it may use, read from the
 environment at each call (so tests and users can change them at run time).
 
-``OPENLAB_HOME``           cache root (default ``~/.cache/openlab``); weights live under
-                           ``$OPENLAB_HOME/zoo/<codebase>/<name>/<file>``.
-``OPENLAB_OFFLINE=1``      use the cache only; a file that is not cached is an error.
-``OPENLAB_ZOO_MIRRORS``    base URLs tried in order before a manifest's own URLs,
-                           separated by spaces or commas; a file's URL on a mirror is
-                           ``<mirror>/<weights.path>``.
-``OPENLAB_ZOO_MANIFESTS``  folders (or ``.yml`` files) of manifests, separated by
-                           ``os.pathsep``; default: the repository's ``model_zoo/``. The
-                           benchmark sweep publishes to a local zoo folder
-                           (``work_dirs/benchmark/zoo``) that can be added here.
-``OPENLAB_ZOO_RETRIES``    attempts per URL for transient failures (default 3).
-``OPENLAB_ZOO_BACKOFF``    seconds before the first retry, doubled each time (default 1).
-``OPENLAB_ZOO_TIMEOUT``    socket timeout in seconds (default 30).
+- ``OPENLAB_HOME``: cache root (default ``~/.cache/openlab``); weights live under
+  ``$OPENLAB_HOME/zoo/<codebase>/<name>/<file>``.
+- ``OPENLAB_OFFLINE=1``: use the cache only; a file that is not cached is an error.
+- ``OPENLAB_ZOO_MIRRORS``: base URLs tried in order before a manifest's own URLs,
+  separated by spaces or commas; a file's URL on a mirror is ``<mirror>/<weights.path>``.
+- ``OPENLAB_ZOO_MANIFESTS``: folders (or ``.yml`` files) of manifests, separated by
+  ``os.pathsep``; default: the repository's ``model_zoo/``. A path that does not exist
+  is named in a warning. The benchmark sweep publishes to a local zoo folder
+  (``work_dirs/benchmark/zoo``) that can be added here.
+- ``OPENLAB_ZOO_RETRIES``: attempts per URL for transient failures (default 3).
+- ``OPENLAB_ZOO_BACKOFF``: seconds before the first retry, doubled each time (default 1).
+- ``OPENLAB_ZOO_TIMEOUT``: socket timeout in seconds (default 30).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
 
 import labcore
+from labcore.folders import writable_folder
+
+logger = logging.getLogger("labcore.zoo")
+_warned_missing: set[str] = set()
 
 
 def openlab_home() -> Path:
@@ -32,6 +36,12 @@ def openlab_home() -> Path:
 
 def zoo_cache_dir() -> Path:
     return openlab_home() / "zoo"
+
+
+def home_folder(*parts: str) -> Path:
+    """``$OPENLAB_HOME/<parts>``, created and checked writable; an unusable
+    ``OPENLAB_HOME`` (under a file, read-only) raises a FolderError naming it."""
+    return writable_folder(openlab_home().joinpath(*parts), setting="OPENLAB_HOME")
 
 
 def offline() -> bool:
@@ -71,7 +81,17 @@ def manifest_locations() -> list[Path]:
     """Manifest folders or files, from ``OPENLAB_ZOO_MANIFESTS`` or the repository."""
     value = os.environ.get("OPENLAB_ZOO_MANIFESTS")
     if value:
-        return [Path(p).expanduser() for p in value.split(os.pathsep) if p]
+        locations = [Path(p).expanduser() for p in value.split(os.pathsep) if p]
+        for missing in (p for p in locations if not p.exists()):
+            if str(missing) not in _warned_missing:  # once per process and path
+                _warned_missing.add(str(missing))
+                logger.warning(
+                    "zoo: OPENLAB_ZOO_MANIFESTS names %s, which does not exist; no "
+                    "manifests are read from it. Fix the path (entries are separated by %r).",
+                    missing,
+                    os.pathsep,
+                )
+        return locations
     found = repository_model_zoo()
     return [found] if found is not None else []
 

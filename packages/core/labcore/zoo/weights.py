@@ -2,10 +2,9 @@
 unpickling, and state dicts of other projects converted to OpenLab's key layout.
 
 The zoo publishes model weights only, as safetensors (no optimizer state, no pickle).
-Training checkpoints (``.pth``) are read with ``torch.load(weights_only=True)`` and the
-engine's small allowlist of what MMEngine checkpoints hold (numpy arrays and scalars,
-MMEngine's HistoryBuffer); a checkpoint that needs anything else is refused, with the
-name of the class it asked for.
+Training checkpoints (``.pth``) are read by :func:`labcore.engine.checkpoint.read_checkpoint`
+(``weights_only=True`` and the engine's small allowlist); a checkpoint that needs
+anything else is refused, with the name of the class it asked for.
 """
 
 from __future__ import annotations
@@ -19,46 +18,6 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from labcore.errors import CheckpointError
-
-
-def load_training_checkpoint(path: str | Path, map_location: str = "cpu") -> dict:
-    """Read a ``.pth`` checkpoint with ``weights_only=True`` and the engine's allowlist
-    (:func:`labcore.engine.checkpoint.load_checkpoint_file`).
-
-    Raises:
-        CheckpointError: the file is missing, corrupt, holds a class that is not allowed
-            (the message names it), or is not a dict.
-    """
-    from labcore.engine.checkpoint import load_checkpoint_file
-
-    checkpoint = load_checkpoint_file(str(path), map_location)
-    if not isinstance(checkpoint, Mapping):
-        raise CheckpointError(
-            f"checkpoint {path} holds a {type(checkpoint).__name__}, not a dict of weights"
-        )
-    return dict(checkpoint)
-
-
-def model_weights(checkpoint: Mapping) -> dict[str, torch.Tensor]:
-    """The model weights of a training checkpoint, EMA weights when present.
-
-    MMEngine's EMAHook saves the averaged weights under ``state_dict`` (and the raw
-    ones under ``ema_state_dict`` with a ``module.`` prefix), so ``state_dict`` is the
-    EMA model there; timm-style ``state_dict_ema`` is preferred when present. A mapping
-    of tensors is taken as a state dict itself.
-    """
-    for key in ("state_dict_ema", "state_dict", "model", "module"):
-        value = checkpoint.get(key)
-        if isinstance(value, Mapping) and value:
-            checkpoint = value
-            break
-    weights = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
-    if not weights:
-        raise CheckpointError(
-            f"the checkpoint holds no tensors (top-level keys: {sorted(checkpoint)[:10]}); "
-            f"expected a state dict or a dict with 'state_dict'"
-        )
-    return weights
 
 
 def save_safetensors(
@@ -101,7 +60,9 @@ def load_weights_file(path: str | Path, file_format: str) -> dict[str, torch.Ten
     if file_format == "safetensors":
         return load_safetensors(path)
     if file_format == "pth":
-        return model_weights(load_training_checkpoint(path))
+        from labcore.engine.checkpoint import read_checkpoint
+
+        return read_checkpoint(path).state_dict
     raise CheckpointError(f"unknown weights format '{file_format}'; use safetensors or pth")
 
 
@@ -119,3 +80,22 @@ def convert_layout(
     from labcore.models.convert import convert_classifier
 
     return convert_classifier(state_dict, source=layout, family=family)
+
+
+def run_converter(
+    state_dict: dict[str, torch.Tensor], converter: str, arguments: Mapping[str, str]
+) -> dict[str, torch.Tensor]:
+    """Apply ``converter`` (``module:function``, e.g.
+    ``labcore.models.convert:convert_torchvision_classifier``) to ``state_dict``, as
+    ``function(state_dict, **arguments)``."""
+    import importlib
+
+    module_name, _, function_name = converter.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as err:
+        raise CheckpointError(
+            f"the converter {converter} cannot be imported ({err}); install the codebase "
+            f"that provides it (pip install -e packages/...)"
+        ) from None
+    return function(state_dict, **arguments)

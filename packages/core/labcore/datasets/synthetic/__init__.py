@@ -2,8 +2,8 @@
 
 Images of circles, squares, triangles, stars, hexagons, ellipses, crosses and diamonds
 in several sizes, colours and rotations over textured backgrounds, partly covering each
-other, for four tasks: 'cls' (ImageNet-style folders), 'det' and 'pose' (COCO JSON) and
-'seg' (PNG label maps). Tests and the tiny benchmark protocols train on them without
+other, for five tasks: 'cls' (ImageNet-style folders), 'det' and 'pose' (COCO JSON), 'seg'
+(PNG label maps) and 'rot' (DOTA text files of oriented boxes). Tests and the tiny benchmark protocols train on them without
 downloading anything.
 
     from labcore.datasets.synthetic import ensure_shapes

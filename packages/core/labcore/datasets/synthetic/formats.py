@@ -7,6 +7,11 @@
   for pose). A shape that nothing covers has its outline as a polygon; a partly covered
   one has the mask of its visible part as compressed RLE. Boxes and areas are those of
   the visible pixels;
+- rotated detection: DOTA, ``<split>/images/<id>.jpg`` and ``<split>/labelTxt/<id>.txt``
+  with one line per shape, ``x1 y1 x2 y2 x3 y3 x4 y4 <class> <difficult>``: the corners
+  of the smallest rotated rectangle around the shape's visible outline (its polygon when
+  nothing covers it, else its visible pixels), ``difficult`` 1 when less than
+  :data:`DOTA_DIFFICULT_VISIBLE` of the shape is visible;
 - semantic segmentation: ``images/<split>/<id>.jpg`` and ``annotations/<split>/<id>.png``
   (uint8 label map: 0 background, class ``k`` of ``classes.txt`` is value ``k``, 255 is
   ignore, on the outermost ring of each shape's visible pixels where JPEG blurs
@@ -26,11 +31,17 @@ import numpy as np
 from faster_coco_eval.core import mask as mask_utils
 from PIL import Image
 
-from labcore.datasets.synthetic.geometry import KEYPOINT_NAMES, SHAPE_CLASSES, SKELETON
+from labcore.datasets.synthetic.geometry import (
+    KEYPOINT_NAMES,
+    SHAPE_CLASSES,
+    SKELETON,
+    min_area_rectangle,
+)
 from labcore.datasets.synthetic.scene import Scene, ShapeInstance
 
 JPEG_QUALITY = 90
 IGNORE_INDEX = 255
+DOTA_DIFFICULT_VISIBLE = 0.5
 
 
 def image_name(index: int, suffix: str = ".jpg") -> str:
@@ -184,3 +195,36 @@ def write_segmentation_split(root: Path, split: str, scenes: Iterable[tuple[int,
         Image.fromarray(segmentation_label_map(scene)).save(
             root / "annotations" / split / image_name(index, ".png"), format="PNG"
         )
+
+
+def visible_outline_rectangle(instance: ShapeInstance) -> np.ndarray:
+    """ndarray[4, 2]: the smallest rotated rectangle around the visible part of a shape (its
+    polygon when nothing covers it, else the corners of its visible pixels), rounded to
+    1/100 pixel."""
+    if not instance.occluded:
+        points = instance.polygon
+    else:
+        rows, columns = np.nonzero(instance.visible_mask)
+        points = np.concatenate(
+            [np.stack([columns + dx, rows + dy], axis=1) for dx in (0, 1) for dy in (0, 1)]
+        )
+    return np.round(min_area_rectangle(points), 2)
+
+
+def dota_line(instance: ShapeInstance) -> str:
+    """One DOTA label line: ``x1 y1 x2 y2 x3 y3 x4 y4 <class> <difficult>``."""
+    corners = " ".join(f"{v:.2f}" for v in visible_outline_rectangle(instance).reshape(-1))
+    visible = int(instance.visible_mask.sum()) / max(int(instance.full_mask.sum()), 1)
+    difficult = int(visible < DOTA_DIFFICULT_VISIBLE)
+    return f"{corners} {SHAPE_CLASSES[instance.label]} {difficult}\n"
+
+
+def write_dota_split(root: Path, split: str, scenes: Iterable[tuple[int, Scene]]) -> None:
+    """Write ``(index, scene)`` items as ``<split>/images/<id>.jpg`` and
+    ``<split>/labelTxt/<id>.txt`` (DOTA's layout)."""
+    (root / split / "images").mkdir(parents=True, exist_ok=True)
+    (root / split / "labelTxt").mkdir(parents=True, exist_ok=True)
+    for index, scene in scenes:
+        save_jpeg(scene.image, root / split / "images" / image_name(index))
+        lines = "".join(dota_line(instance) for instance in scene.instances)
+        (root / split / "labelTxt" / image_name(index, ".txt")).write_text(lines)

@@ -13,7 +13,6 @@ the first images of a split are the same whatever the split's length.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -24,13 +23,15 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
+from labcore.datasets.annotation_files import read_json
 from labcore.datasets.synthetic import formats
 from labcore.datasets.synthetic.geometry import SHAPE_CLASSES
 from labcore.datasets.synthetic.scene import render_classification_image, render_scene
 from labcore.errors import LabError, close_matches
+from labcore.folders import writable_folder
 
 # The positions in TASKS and SPLITS seed the images: add new ones at the end only.
-TASKS: tuple[str, ...] = ("cls", "det", "seg", "pose")
+TASKS: tuple[str, ...] = ("cls", "det", "seg", "pose", "rot")
 SPLITS: tuple[str, ...] = ("train", "val")
 MANIFEST_NAME = "openlab_synthetic.json"
 DATA_ENV_VAR = "OPENLAB_DATA"
@@ -40,6 +41,7 @@ DEFAULT_SIZES: dict[str, dict[str, int]] = {
     "det": {"num_train": 1000, "num_val": 200, "image_size": 128},
     "seg": {"num_train": 1000, "num_val": 200, "image_size": 128},
     "pose": {"num_train": 1000, "num_val": 200, "image_size": 128},
+    "rot": {"num_train": 1000, "num_val": 200, "image_size": 128},
 }
 MIN_IMAGE_SIZE = 16
 
@@ -63,6 +65,8 @@ class ShapesVersion:
     scene_size_range: tuple[float, float]
     pose_size_range: tuple[float, float]
     min_visible: float
+    rot_shapes: tuple[int, int] = (2, 6)
+    rot_min_visible: float = 0.3  # lets shapes be mostly covered: DOTA's "difficult"
 
 
 VERSIONS: dict[int, ShapesVersion] = {
@@ -93,7 +97,7 @@ def generate_shapes(
     """Write the synthetic shapes data set for ``task`` into ``out_dir``.
 
     Args:
-        task: 'cls', 'det', 'seg' or 'pose' (formats in :mod:`.formats`).
+        task: 'cls', 'det', 'seg', 'pose' or 'rot' (formats in :mod:`.formats`).
         out_dir: the folder to fill; it must be absent or empty.
         seed: non-negative integer; equal arguments give byte-identical files.
         version: the generator's behaviour (see :data:`VERSIONS`).
@@ -119,7 +123,7 @@ def generate_shapes(
     spec = VERSIONS[settings["version"]]
     if task == "seg":
         formats.write_class_names(root / "classes.txt", ("background", *SHAPE_CLASSES))
-    elif task == "cls":
+    elif task in ("cls", "rot"):
         formats.write_class_names(root / "classes.txt", SHAPE_CLASSES)
 
     for split in SPLITS:
@@ -135,6 +139,8 @@ def generate_shapes(
             formats.write_classification_split(root, split, images)
         elif task == "seg":
             formats.write_segmentation_split(root, split, _scenes(rngs, spec, task, size))
+        elif task == "rot":
+            formats.write_dota_split(root, split, _scenes(rngs, spec, task, size))
         else:
             info = {"description": f"OpenLab synthetic shapes ({task})", "task": task, **settings}
             formats.write_coco_split(
@@ -176,7 +182,7 @@ def ensure_shapes(
     if (target / MANIFEST_NAME).is_file():
         verify_shapes(target)
         return target
-    cache.mkdir(parents=True, exist_ok=True)
+    writable_folder(cache, setting="root" if root is not None else DATA_ENV_VAR)
     with FileLock(str(cache / f".{name}.lock")):
         if (target / MANIFEST_NAME).is_file():  # another process finished meanwhile
             return target
@@ -276,15 +282,19 @@ def _classification_image(rng, spec: ShapesVersion, label: int, size: int) -> np
 
 
 def _scenes(rngs, spec: ShapesVersion, task: str, size: int):
-    num_shapes = {"det": spec.det_shapes, "seg": spec.seg_shapes, "pose": spec.pose_shapes}
+    num_shapes = {
+        "det": spec.det_shapes, "seg": spec.seg_shapes, "pose": spec.pose_shapes,
+        "rot": spec.rot_shapes,
+    }  # fmt: skip
     size_range = spec.pose_size_range if task == "pose" else spec.scene_size_range
+    min_visible = spec.rot_min_visible if task == "rot" else spec.min_visible
     for index, rng in rngs:
         scene = render_scene(
             rng,
             image_size=size,
             num_shapes=num_shapes[task],
             size_range=size_range,
-            min_visible=spec.min_visible,
+            min_visible=min_visible,
         )
         yield index, scene
 
@@ -329,7 +339,7 @@ def verify_shapes(root: str | os.PathLike) -> dict:
             f"{root} has no {MANIFEST_NAME}: it is not a generated shapes data set. "
             f"Generate one with `lab data shapes` or ensure_shapes()."
         )
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_json(manifest_path, what="Synthetic data manifest")
     expected, actual = manifest["annotations_sha256"], annotation_digests(root)
     problems = [
         f"{name} {'is missing' if name not in actual else 'was modified'}"

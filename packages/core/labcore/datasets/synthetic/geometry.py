@@ -120,3 +120,55 @@ def polygon_keypoints(polygon: np.ndarray, center: tuple[float, float]) -> np.nd
     points = [np.asarray(center, dtype=np.float64)]
     points += [polygon[selected].mean(axis=0) for selected in extremes]
     return np.stack(points)
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """The convex hull of ``points`` (ndarray[P, 2]) as ndarray[V, 2], counter-clockwise in
+    (x, y) with y up (Andrew's monotone chain); collinear points are left out."""
+    pts = np.unique(np.asarray(points, dtype=np.float64), axis=0)
+    if len(pts) <= 2:
+        return pts
+
+    def half(sequence: np.ndarray) -> list[np.ndarray]:
+        chain: list[np.ndarray] = []
+        for p in sequence:
+            while len(chain) >= 2:
+                (ax, ay), (bx, by) = chain[-2], chain[-1]
+                if (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax) > 0:
+                    break
+                chain.pop()
+            chain.append(p)
+        return chain
+
+    lower, upper = half(pts), half(pts[::-1])
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def min_area_rectangle(points: np.ndarray) -> np.ndarray:
+    """The smallest rotated rectangle that holds ``points`` (ndarray[P, 2] ``(x, y)``).
+
+    One side of the smallest rectangle lies along an edge of the points' convex hull, so
+    each hull edge's direction is tried (rotating calipers); the first of equal areas wins.
+
+    Returns:
+        ndarray[4, 2]: the corners in order along the outline, starting at the corner of
+        smallest ``(u, v)`` in the frame of the winning edge.
+    """
+    hull = convex_hull(points)
+    if len(hull) < 3:
+        raise ValueError(f"min_area_rectangle needs 3 points not on a line, got {len(hull)}")
+    edges = np.roll(hull, -1, axis=0) - hull
+    angles = np.arctan2(edges[:, 1], edges[:, 0])
+    best = None
+    for angle in angles:
+        cos, sin = np.cos(angle), np.sin(angle)
+        u = hull[:, 0] * cos + hull[:, 1] * sin
+        v = -hull[:, 0] * sin + hull[:, 1] * cos
+        area = (u.max() - u.min()) * (v.max() - v.min())
+        if best is None or area < best[0] - 1e-9:
+            best = (area, cos, sin, u.min(), u.max(), v.min(), v.max())
+    _, cos, sin, u0, u1, v0, v1 = best
+    local = np.array([(u0, v0), (u1, v0), (u1, v1), (u0, v1)])
+    return np.stack(
+        [local[:, 0] * cos - local[:, 1] * sin, local[:, 0] * sin + local[:, 1] * cos], 1
+    )

@@ -135,7 +135,12 @@ class ResNet(BaseModule):
         stem_channels: output channels of the stem.
         base_channels: planes of the first stage (doubled at every stage).
         strides, dilations: per stage (4 values each); a dilation > 1 with stride 1 keeps
-            the resolution (dilated ResNet for segmentation).
+            the resolution (dilated ResNet for segmentation): ``strides=(1, 2, 1, 1)``,
+            ``dilations=(1, 1, 2, 4)`` gives output stride 8, ``strides=(1, 2, 2, 1)``,
+            ``dilations=(1, 1, 1, 2)`` output stride 16.
+        contract_dilation: the first block of a dilated stage uses half its dilation (the
+            rest the full one), as torchvision's ``replace_stride_with_dilation`` and
+            MMSegmentation's ``contract_dilation=True`` do.
         out_indices: stages (0..3) whose outputs are returned, in increasing order.
         deep_stem: three 3x3 convs instead of the 7x7 stem (ResNetV1c).
         avg_down: downsample shortcuts by 2x2 average pooling then a 1x1 conv (ResNetV1d).
@@ -171,6 +176,7 @@ class ResNet(BaseModule):
         strides: Sequence[int] = (1, 2, 2, 2),
         dilations: Sequence[int] = (1, 1, 1, 1),
         out_indices: Sequence[int] = (3,),
+        contract_dilation: bool = False,
         deep_stem: bool = False,
         avg_down: bool = False,
         groups: int = 1,
@@ -230,6 +236,7 @@ class ResNet(BaseModule):
                 num_blocks=num_blocks,
                 stride=strides[i],
                 dilation=dilations[i],
+                contract_dilation=contract_dilation,
                 avg_down=avg_down,
                 groups=groups,
                 base_width=width_per_group,
@@ -253,6 +260,7 @@ class ResNet(BaseModule):
         num_blocks: int,
         stride: int,
         dilation: int,
+        contract_dilation: bool,
         avg_down: bool,
         groups: int,
         base_width: int,
@@ -269,9 +277,21 @@ class ResNet(BaseModule):
             layers.append(nn.Conv2d(in_channels, out_channels, 1, stride=conv_stride, bias=False))
             layers.append(build_norm_layer(norm_cfg, out_channels))
             downsample = nn.Sequential(*layers)
-        common = dict(dilation=dilation, groups=groups, base_width=base_width, norm_cfg=norm_cfg)
-        blocks = [block(in_channels, planes, stride=stride, downsample=downsample, **common)]
-        blocks += [block(out_channels, planes, **common) for _ in range(1, num_blocks)]
+        common = dict(groups=groups, base_width=base_width, norm_cfg=norm_cfg)
+        first_dilation = dilation // 2 if contract_dilation and dilation > 1 else dilation
+        blocks = [
+            block(
+                in_channels,
+                planes,
+                stride=stride,
+                dilation=first_dilation,
+                downsample=downsample,
+                **common,
+            )
+        ]
+        blocks += [
+            block(out_channels, planes, dilation=dilation, **common) for _ in range(1, num_blocks)
+        ]
         return nn.Sequential(*blocks)
 
     def _init_default_weights(self, zero_init_residual: bool) -> None:

@@ -13,6 +13,7 @@ from labcore.models.layers.norm import (
     build_norm_layer,
     set_batch_norms_eval,
 )
+from labcore.models.layers.sync_bn import SyncBatchNorm
 
 __all__ = [
     "ACTIVATION_LAYERS",
@@ -21,6 +22,7 @@ __all__ = [
     "ConvNormAct",
     "DropPath",
     "LayerNorm2d",
+    "SyncBatchNorm",
     "build_activation_layer",
     "build_norm_layer",
     "drop_path",

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from labcore.errors import ConfigError, close_matches
+from labcore.models.layers.sync_bn import SyncBatchNorm
 from labcore.ops import FrozenBatchNorm2d
 
 
@@ -36,7 +37,7 @@ NORM_LAYERS = {
     "BN": nn.BatchNorm2d,
     "BN1d": nn.BatchNorm1d,
     "BN2d": nn.BatchNorm2d,
-    "SyncBN": nn.SyncBatchNorm,
+    "SyncBN": SyncBatchNorm,  # plain BN, with one warning, where nothing can synchronise
     "FrozenBN": FrozenBatchNorm2d,
     "GN": _group_norm,
     "IN": nn.InstanceNorm2d,

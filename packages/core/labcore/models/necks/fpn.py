@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from labcore.models.layers import ConvNormAct
 from labcore.registry import MODELS
 
 EXTRA_LEVELS = ("none", "maxpool", "p6p7")
@@ -33,6 +34,9 @@ class FPN(nn.Module):
         out_channels: channels of every output level.
         extra_levels: one of ``'none'``, ``'maxpool'``, ``'p6p7'``.
         extra_source: ``'output'`` or ``'input'``: what P6 is computed from.
+        norm_cfg: a norm after every lateral and output conv (e.g. ``dict(type='BN')``, as
+            torchvision's v2 Faster R-CNN); each is then a ConvNormAct (``.0`` the conv,
+            without bias, ``.1`` the norm). None (default): plain convs with bias.
 
     Input: a sequence of Tensor[B, in_channels[i], H_i, W_i], finest first.
     Output: a tuple of Tensor[B, out_channels, H_j, W_j], finest first, one per input level
@@ -46,6 +50,7 @@ class FPN(nn.Module):
         out_channels: int,
         extra_levels: str = "none",
         extra_source: str = "output",
+        norm_cfg: dict | None = None,
     ):
         super().__init__()
         if extra_levels not in EXTRA_LEVELS:
@@ -56,10 +61,14 @@ class FPN(nn.Module):
         self.out_channels = out_channels
         self.extra_levels = extra_levels
         self.extra_source = extra_source
-        self.lateral_convs = nn.ModuleList(nn.Conv2d(c, out_channels, 1) for c in in_channels)
-        self.fpn_convs = nn.ModuleList(
-            nn.Conv2d(out_channels, out_channels, 3, padding=1) for _ in in_channels
-        )
+
+        def conv(in_ch: int, kernel_size: int) -> nn.Module:
+            if norm_cfg is None:
+                return nn.Conv2d(in_ch, out_channels, kernel_size, padding=kernel_size // 2)
+            return ConvNormAct(in_ch, out_channels, kernel_size, norm_cfg=norm_cfg)
+
+        self.lateral_convs = nn.ModuleList(conv(c, 1) for c in in_channels)
+        self.fpn_convs = nn.ModuleList(conv(out_channels, 3) for _ in in_channels)
         if extra_levels == "p6p7":
             p6_in = out_channels if extra_source == "output" else self.in_channels[-1]
             self.p6 = nn.Conv2d(p6_in, out_channels, 3, stride=2, padding=1)
@@ -67,7 +76,8 @@ class FPN(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_uniform_(module.weight, a=1)
-                nn.init.constant_(module.bias, 0)
+                if module.bias is not None:
+                    nn.init.constant_(module.bias, 0)
 
     @property
     def num_outs(self) -> int:
