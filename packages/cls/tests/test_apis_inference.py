@@ -7,8 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from labcls.apis import inference, init_model, load_state_dict_checked, show_result
+from labcls.apis import format_result, inference, init_model, show_result, top_classes
 from labcore.cli.main import main as lab_main
+from labcore.engine.checkpoint import load_state_dict
 from labcore.errors import CheckpointError
 
 CONFIG = "labcls::resnet/resnet18_tiny_shapes.py"
@@ -38,19 +39,24 @@ def test_inference_matches_a_plain_forward(checkpoint, image):
     path, state = checkpoint
     model = init_model(CONFIG, path)
     assert model.dataset_meta["classes"] == CLASSES and not model.training
-    result = inference(model, image, topk=3)
+    result = inference(model, image)
     pixels = torch.from_numpy(np.array(Image.open(image).convert("RGB"))).permute(2, 0, 1)
     x = (pixels.float()[None] - 127.5) / 63.75  # the config's mean and std
     with torch.no_grad():
         expected = model(x, mode="tensor").softmax(dim=1)[0]
-    np.testing.assert_allclose(result["pred_scores"], expected.numpy(), rtol=1e-5, atol=1e-6)
-    assert result["pred_label"] == int(expected.argmax())
-    assert result["pred_class"] == CLASSES[result["pred_label"]]
-    assert [name for name, _ in result["topk"]] == [
+    np.testing.assert_allclose(result.pred_score.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert int(result.pred_label) == int(expected.argmax())
+    assert result.metainfo["classes"] == CLASSES
+    assert [name for name, _ in top_classes(result, topk=3)] == [
         CLASSES[i] for i in expected.topk(3).indices.tolist()
     ]
-    from_array = inference(model, np.asarray(Image.open(image).convert("RGB")), topk=3)
-    np.testing.assert_allclose(from_array["pred_scores"], result["pred_scores"], rtol=1e-6)
+    assert len(format_result(result, topk=3).splitlines()) == 3
+    array = np.asarray(Image.open(image).convert("RGB"))
+    from_array, again = inference(model, [array, array])
+    np.testing.assert_allclose(
+        from_array.pred_score.numpy(), result.pred_score.numpy(), rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_array_equal(again.pred_score.numpy(), from_array.pred_score.numpy())
 
 
 def test_mismatched_keys_are_reported_by_name(checkpoint, caplog):
@@ -60,18 +66,18 @@ def test_mismatched_keys_are_reported_by_name(checkpoint, caplog):
     broken.pop("head.fc.bias")
     broken["head.extra.weight"] = torch.zeros(1)
     with pytest.raises(CheckpointError, match=r"head\.fc\.bias.*head\.extra\.weight"):
-        load_state_dict_checked(model, broken, strict=True)
-    missing, unexpected = load_state_dict_checked(model, broken)
+        load_state_dict(model, broken)
+    missing, unexpected = load_state_dict(model, broken, strict=False)
     assert missing == ["head.fc.bias"] and unexpected == ["head.extra.weight"]
     broken["head.fc.weight"] = torch.zeros(3, 128)
     with pytest.raises(CheckpointError, match=r"head\.fc\.weight: checkpoint \(3, 128\)"):
-        load_state_dict_checked(model, broken)
+        load_state_dict(model, broken, strict=False)
 
 
 def test_show_result_writes_a_drawing(checkpoint, image, tmp_path):
     model = init_model(CONFIG, checkpoint[0])
-    result = inference(model, image, topk=2)
-    drawing = show_result(image, result, out_file=tmp_path / "out.png")
+    result = inference(model, image)
+    drawing = show_result(image, result, out_file=tmp_path / "out.png", topk=2)
     assert drawing.shape[0] > 256 and (tmp_path / "out.png").is_file()
 
 
@@ -89,4 +95,4 @@ def test_lab_infer_refuses_a_checkpoint_that_does_not_fit(checkpoint, image, tmp
     path = tmp_path / "broken.pth"
     torch.save({"state_dict": broken}, path)
     assert lab_main(["infer", CONFIG, str(path), str(image)]) == 2
-    assert "missing keys ['head.fc.bias']" in capsys.readouterr().err
+    assert "missing keys (1): head.fc.bias" in capsys.readouterr().err

@@ -28,7 +28,8 @@ def test_expected_configs_exist():
                  "convnext-small_32xb128_in1k", "convnext-base_32xb128_in1k",
                  "vit-tiny-p16_32xb128_in1k", "vit-small-p16_32xb128_in1k",
                  "vit-base-p16_32xb128_in1k", "resnet18_tiny_shapes",
-                 "mobilenet-v2_tiny_shapes"):  # fmt: skip
+                 "mobilenet-v2_tiny_shapes", "wide-resnet50_8xb32_in1k",
+                 "wide-resnet101_8xb32_in1k"):  # fmt: skip
         assert name in stems
 
 
@@ -54,6 +55,8 @@ PUBLISHED_PARAMS = {
     "resnet101_8xb32_in1k": 44_549_160,
     "resnet152_8xb32_in1k": 60_192_808,
     "resnext50-32x4d_8xb32_in1k": 25_028_904,
+    "wide-resnet50_8xb32_in1k": 68_883_240,
+    "wide-resnet101_8xb32_in1k": 126_886_696,
     "mobilenet-v2_8xb32_in1k": 3_504_872,
     "convnext-tiny_32xb128_in1k": 28_589_128,
     "convnext-small_32xb128_in1k": 50_223_688,

@@ -85,3 +85,11 @@ def test_missing_file_and_bad_label(tmp_path):
     )
     with pytest.raises(DatasetError, match="label 12"):
         CIFAR10(data_root=str(tmp_path), split="test")
+
+
+def test_a_cut_pickle_names_the_file(tmp_path):
+    _write_cifar10(tmp_path)
+    batch = tmp_path / "cifar-10-batches-py" / "test_batch"
+    batch.write_bytes(batch.read_bytes()[:500])
+    with pytest.raises(DatasetError, match=f"CIFAR file '{batch}' is corrupt"):
+        CIFAR10(data_root=str(tmp_path), split="test")

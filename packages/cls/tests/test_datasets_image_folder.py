@@ -88,3 +88,17 @@ def test_shapes_dataset_reads_the_generated_set(shapes_cls):
     assert f"/{classes[label]}/" in sample["data_samples"].img_path
     with pytest.raises(DatasetError, match="split"):
         ShapesDataset(split="test", data_root=str(shapes_cls))
+
+
+def test_annotation_and_class_files_that_are_not_text_are_named(tmp_path):
+    from labcore.datasets.annotation_files import AnnotationFileError
+
+    _write_folder(tmp_path)
+    ann = tmp_path / "meta" / "train.txt"
+    ann.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")  # an image given as the annotation file
+    with pytest.raises(AnnotationFileError, match=rf"'{ann}' is not UTF-8 text"):
+        CustomDataset(data_root=str(tmp_path), ann_file="meta/train.txt", data_prefix="train")
+    classes = tmp_path / "classes.txt"
+    classes.write_bytes(b"\xff\xfe\x00c")
+    with pytest.raises(AnnotationFileError, match=rf"Class-name file '{classes}' is not UTF-8"):
+        CustomDataset(data_root=str(tmp_path), data_prefix="train", classes=str(classes))

@@ -1,11 +1,5 @@
-"""labcls's high-level API: init_model, inference, show_result."""
+"""labcls's inference API (the codebase contract of labcore.codebase)."""
 
-from labcls.apis.inference import (
-    format_result,
-    inference,
-    init_model,
-    load_state_dict_checked,
-    show_result,
-)
+from labcls.apis.inference import format_result, inference, init_model, show_result, top_classes
 
-__all__ = ["format_result", "inference", "init_model", "load_state_dict_checked", "show_result"]
+__all__ = ["format_result", "inference", "init_model", "show_result", "top_classes"]

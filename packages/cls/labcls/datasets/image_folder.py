@@ -11,6 +11,7 @@ from mmengine.dataset import BaseDataset
 from labcls.datasets.errors import DatasetError
 from labcls.datasets.pipeline import build_pipeline
 from labcls.registry import DATASETS
+from labcore.datasets.annotation_files import read_text_lines
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
@@ -24,7 +25,8 @@ def read_class_names(classes: str | os.PathLike | Sequence[str]) -> tuple[str, .
                 f"Class-name file '{path}' does not exist; give a list of class names or a "
                 f"text file with one name per line."
             )
-        return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+        lines = read_text_lines(path, what="Class-name file")
+        return tuple(line.strip() for line in lines if line.strip())
     return tuple(classes)
 
 
@@ -113,7 +115,7 @@ class CustomDataset(BaseDataset):
             )
         num_classes = len(self.classes) if self.classes else None
         data_list = []
-        for number, line in enumerate(ann_file.read_text().splitlines(), start=1):
+        for number, line in enumerate(read_text_lines(ann_file), start=1):
             if not line.strip():
                 continue
             parts = line.rsplit(maxsplit=1)
