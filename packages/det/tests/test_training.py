@@ -19,6 +19,8 @@ from labcore.engine.training import build_runner
 CASES = {
     "fcos": ("labdet::fcos/fcos_r18_fpn_shapes.py", 1000, 600, 0.50),
     "retinanet": ("labdet::retinanet/retinanet_r18_fpn_shapes.py", 1000, 600, 0.50),
+    "atss": ("labdet::atss/atss_r18_fpn_shapes.py", 1000, 600, 0.50),
+    "gfl": ("labdet::gfl/gfl_r18_fpn_shapes.py", 1000, 600, 0.50),
     "faster_rcnn": ("labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py", 1000, 400, 0.50),
     "mask_rcnn": ("labdet::mask_rcnn/mask-rcnn_r18_fpn_shapes.py", 1000, 300, 0.50),
 }

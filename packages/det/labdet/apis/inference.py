@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,7 @@ from mmengine.structures import BaseDataElement
 from torch import nn
 from torchvision.utils import draw_bounding_boxes, draw_segmentation_masks
 
-from labcore.engine.checkpoint import load_checkpoint_file
-from labcore.engine.config import load_config
-from labcore.errors import CheckpointError
-from labdet.registry import MODELS
+import labcore.codebase
 
 _PALETTE = [
     (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
@@ -33,60 +30,41 @@ _PALETTE = [
 ]  # fmt: skip
 
 
-def _read_state_dict(path: Path) -> tuple[dict, dict]:
-    """(state dict, dataset_meta) of a ``.pth`` (MMEngine's or bare) or ``.safetensors`` file."""
-    if path.suffix == ".safetensors":
-        if not path.is_file():
-            raise CheckpointError(f"Checkpoint '{path}' does not exist.")
-        from safetensors.torch import load_file
-
-        return load_file(str(path)), {}
-    content = load_checkpoint_file(str(path), map_location="cpu")
-    if not isinstance(content, Mapping):
-        raise CheckpointError(f"Checkpoint '{path}' holds a {type(content).__name__}, not a dict.")
-    meta = content.get("meta") or {}
-    return dict(content.get("state_dict", content)), dict(meta.get("dataset_meta") or {})
-
-
 def init_model(
     config: str | os.PathLike | Config,
     checkpoint: str | os.PathLike | None = None,
-    device: str = "cpu",
     *,
+    device: str = "cpu",
+    strict: bool = True,
     cfg_options: dict | None = None,
 ) -> nn.Module:
     """Build a detector from a config, load its checkpoint, and put it in eval mode.
 
     Args:
         config: a config file, a ``labdet::...`` name or a loaded Config.
-        checkpoint: a ``.pth`` checkpoint (MMEngine's, or a bare state dict) or a
-            ``.safetensors`` file; None keeps the initial weights.
+        checkpoint: any source :func:`labcore.engine.checkpoint.read_checkpoint` reads
+            (a ``.pth`` or ``.safetensors`` file, http(s), ``zoo://NAME``); None keeps the
+            initial weights.
         device: where the model runs, e.g. ``'cpu'`` or ``'cuda:0'``.
+        strict: refuse a checkpoint whose keys do not all match (the keys are named);
+            False loads the rest with a warning.
         cfg_options: ``{"dotted.key": value}`` overrides of the config.
 
     The returned model has ``cfg`` (its config) and ``dataset_meta`` (``classes`` from the
-    checkpoint, when it records them).
+    checkpoint or the config, when they record them).
 
     Raises:
         CheckpointError: the checkpoint is missing or does not fit the model; the message
             lists the keys that do not match.
     """
-    cfg = load_config(config, cfg_options) if not isinstance(config, Config) else config.copy()
-    with DefaultScope.overwrite_default_scope("labdet"):
-        model = MODELS.build(cfg.model)
-    model.cfg = cfg
-    model.dataset_meta = {}
-    if checkpoint is not None:
-        state, model.dataset_meta = _read_state_dict(Path(checkpoint))
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise CheckpointError(
-                f"Checkpoint '{checkpoint}' does not fit the model of {cfg.filename or 'the config'}: "
-                f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}. Use the config "
-                f"the checkpoint was trained with."
-            )
-    return model.to(device).eval()
+    return labcore.codebase.init_model(
+        scope="labdet",
+        config=config,
+        checkpoint=checkpoint,
+        device=device,
+        strict=strict,
+        cfg_options=cfg_options,
+    )
 
 
 def _test_pipeline(model: nn.Module, from_array: bool) -> Compose:
@@ -113,7 +91,8 @@ def inference(
     Returns:
         For each image a data sample whose ``pred_instances`` hold ``bboxes``
         (Tensor[N, 4], x1 y1 x2 y2 in the image's pixels), ``scores``, ``labels`` and, for
-        instance segmentation, ``masks`` (BoolTensor[N, H, W]); one sample for one image.
+        instance segmentation, ``masks`` (BoolTensor[N, H, W]), with the model's
+        ``classes`` in its metainfo when known; one sample for one image.
     """
     single = isinstance(images, (str, os.PathLike, np.ndarray))
     batch = [images] if single else list(images)
@@ -130,14 +109,19 @@ def inference(
         inputs.append(packed["inputs"])
         samples.append(packed["data_samples"])
     out = model.test_step(dict(inputs=inputs, data_samples=samples))
+    classes = (getattr(model, "dataset_meta", None) or {}).get("classes")
+    if classes:
+        for sample in out:
+            sample.set_metainfo(dict(classes=tuple(classes)))
     return out[0] if single else out
 
 
 def format_result(
-    result: BaseDataElement, classes: Sequence[str] | None = None, score_thr: float = 0.3
+    result: BaseDataElement, *, classes: Sequence[str] | None = None, score_thr: float = 0.3
 ) -> str:
     """One line ``class  score  x1 y1 x2 y2`` per detection scoring at least ``score_thr``."""
     pred = result.pred_instances
+    classes = classes or result.metainfo.get("classes")
     lines = []
     for box, score, label in zip(pred.bboxes.tolist(), pred.scores.tolist(), pred.labels.tolist()):
         if score < score_thr:
@@ -173,6 +157,7 @@ def show_result(
     else:
         picture = decode_image(str(image), mode=ImageReadMode.RGB)
     pred = result.pred_instances
+    classes = classes or result.metainfo.get("classes")
     keep = pred.scores >= score_thr
     labels = pred.labels[keep].tolist()
     colors = [_PALETTE[label % len(_PALETTE)] for label in labels]

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mmengine.dataset import BaseDataset
-from pycocotools.coco import COCO
 
+from labcore.datasets.annotation_files import load_coco
 from labcore.errors import LabError
 from labdet.registry import DATASETS
 
@@ -31,6 +31,12 @@ def _check_annotation(ann: dict, ann_file: str, cat_to_label: dict[int, int]) ->
         raise AnnotationError(
             f"{where} has bbox={bbox!r}; a COCO bbox is four numbers [x, y, width, height]. "
             f"Fix or remove that annotation."
+        )
+    if bbox[2] < 0 or bbox[3] < 0:
+        side = "width" if bbox[2] < 0 else "height"
+        raise AnnotationError(
+            f"{where} has a negative {side}: bbox={bbox!r} is [x, y, width, height]. The "
+            f"file may store [x1, y1, x2, y2] corners instead; fix or remove that annotation."
         )
     if ann.get("category_id") not in cat_to_label:
         raise AnnotationError(
@@ -108,7 +114,7 @@ class CocoDataset(BaseDataset):
                 f"COCO annotation file not found: '{self.ann_file}'. Check the dataset's "
                 f"data_root and ann_file."
             )
-        coco = COCO(self.ann_file)
+        coco = load_coco(self.ann_file)
         cat_ids = sorted(coco.getCatIds())
         cat_to_label = {cat_id: i for i, cat_id in enumerate(cat_ids)}
         self._metainfo.update(

@@ -1,4 +1,5 @@
-"""Convert torchvision detection state dicts (RetinaNet, FCOS, Faster / Mask R-CNN) to labdet's.
+"""Convert torchvision detection state dicts (RetinaNet, FCOS, Faster / Mask R-CNN, and the
+v2 RetinaNet and Faster R-CNN) to labdet's.
 
     from torchvision.models.detection import retinanet_resnet50_fpn
     state = convert_torchvision_detector(retinanet_resnet50_fpn(weights="DEFAULT").state_dict())
@@ -8,6 +9,11 @@ labdet's ResNet uses torchvision's names (conv1, bn1, layer1..4), so the backbon
 loses its ``body.`` prefix; FPN, heads and RoI heads are renamed rule by rule. Class order
 is unchanged: torchvision's two-stage models keep background at index 0, as labdet's
 R-CNN predictors do, and RetinaNet / FCOS logits map one to one.
+
+Where torchvision nests a block (``conv.<block>.<layer>``) and labdet keeps the layers
+flat, the flat index depends on whether the block has a norm layer; that is read from the
+state dict itself (any ``....<block>.1.`` key), so the v1 and v2 layouts convert alike.
+Every key must match a rule exactly, down to its parameter name: anything else raises.
 """
 
 from __future__ import annotations
@@ -19,57 +25,98 @@ from torch import Tensor
 
 from labcore.errors import CheckpointError
 
-# (pattern, replacement) applied in order; the first that matches renames the key.
-TORCHVISION_RULES: list[tuple[str, str | Callable[[re.Match], str]]] = [
-    (r"^backbone\.body\.", "backbone."),
-    (r"^backbone\.fpn\.inner_blocks\.(\d+)\.0\.", r"neck.lateral_convs.\1."),
-    (r"^backbone\.fpn\.inner_blocks\.(\d+)\.", r"neck.lateral_convs.\1."),
-    (r"^backbone\.fpn\.layer_blocks\.(\d+)\.0\.", r"neck.fpn_convs.\1."),
-    (r"^backbone\.fpn\.layer_blocks\.(\d+)\.", r"neck.fpn_convs.\1."),
-    (r"^backbone\.fpn\.extra_blocks\.(p6|p7)\.", r"neck.\1."),
-    # RetinaNet: each tower block is Sequential(conv, relu) -> flat index 2i.
-    (
-        r"^head\.classification_head\.conv\.(\d+)\.0\.",
-        lambda m: f"bbox_head.cls_convs.{2 * int(m[1])}.",
-    ),
-    (
-        r"^head\.regression_head\.conv\.(\d+)\.0\.",
-        lambda m: f"bbox_head.reg_convs.{2 * int(m[1])}.",
-    ),
-    # FCOS: towers are already flat (conv, GroupNorm, relu).
-    (r"^head\.classification_head\.conv\.(\d+)\.", r"bbox_head.cls_convs.\1."),
-    (r"^head\.regression_head\.conv\.(\d+)\.", r"bbox_head.reg_convs.\1."),
-    (r"^head\.classification_head\.cls_logits\.", "bbox_head.cls_logits."),
-    (r"^head\.regression_head\.bbox_reg\.", "bbox_head.bbox_reg."),
-    (r"^head\.regression_head\.bbox_ctrness\.", "bbox_head.centerness."),
-    # RPN (older checkpoints have a bare conv).
-    (r"^rpn\.head\.conv\.0\.0\.", "rpn_head.conv.0."),
-    (r"^rpn\.head\.conv\.", "rpn_head.conv.0."),
-    (r"^rpn\.head\.(cls_logits|bbox_pred)\.", r"rpn_head.\1."),
-    # RoI heads (older checkpoints name mask convs mask_fcn1..4).
-    (r"^roi_heads\.box_head\.", "roi_head.box_head."),
-    (r"^roi_heads\.box_predictor\.", "roi_head.box_predictor."),
-    (r"^roi_heads\.mask_head\.(\d+)\.0\.", lambda m: f"roi_head.mask_head.convs.{2 * int(m[1])}."),
-    (
-        r"^roi_heads\.mask_head\.mask_fcn(\d+)\.",
-        lambda m: f"roi_head.mask_head.convs.{2 * (int(m[1]) - 1)}.",
-    ),
-    (r"^roi_heads\.mask_predictor\.", "roi_head.mask_predictor."),
-]
+Rule = tuple[str, str | Callable[[re.Match], str]]
+
+# What a parameter or buffer of a conv, linear or norm layer may be called.
+_LEAF = r"(weight|bias|running_mean|running_var)$"
+_RETINA_TOWER = r"^head\.(classification|regression)_head\.conv\.(\d+)\.([01])\." + _LEAF
+
+
+def _has(state_dict: Mapping[str, Tensor], pattern: str) -> bool:
+    return any(re.match(pattern, key) for key in state_dict)
+
+
+def _rules(state_dict: Mapping[str, Tensor]) -> list[Rule]:
+    """The renaming rules for this state dict's layout (v1 or v2 blocks)."""
+    fpn_norm = _has(state_dict, r"^backbone\.fpn\.(inner|layer)_blocks\.\d+\.1\.")
+    fpn_block = r"\1.0." if fpn_norm else r"\1."
+    retina_block = 3 if _has(state_dict, r"^head\.\w+_head\.conv\.\d+\.1\." + _LEAF) else 2
+    tower = {"classification": "cls_convs", "regression": "reg_convs"}
+    return [
+        (r"^backbone\.body\.(.+)$", r"backbone.\1"),
+        # FPN: Conv2dNormActivation blocks; with a norm, labdet's are ConvNormAct as well.
+        (
+            r"^backbone\.fpn\.inner_blocks\.(\d+)\.0\." + _LEAF,
+            r"neck.lateral_convs." + fpn_block + r"\2",
+        ),
+        (r"^backbone\.fpn\.inner_blocks\.(\d+)\.1\." + _LEAF, r"neck.lateral_convs.\1.1.\2"),
+        (r"^backbone\.fpn\.inner_blocks\.(\d+)\." + _LEAF, r"neck.lateral_convs.\1.\2"),
+        (
+            r"^backbone\.fpn\.layer_blocks\.(\d+)\.0\." + _LEAF,
+            r"neck.fpn_convs." + fpn_block + r"\2",
+        ),
+        (r"^backbone\.fpn\.layer_blocks\.(\d+)\.1\." + _LEAF, r"neck.fpn_convs.\1.1.\2"),
+        (r"^backbone\.fpn\.layer_blocks\.(\d+)\." + _LEAF, r"neck.fpn_convs.\1.\2"),
+        (r"^backbone\.fpn\.extra_blocks\.(p6|p7)\." + _LEAF, r"neck.\1.\2"),
+        # RetinaNet: tower blocks Sequential(conv[, norm], relu) -> flat index block * size + layer.
+        (
+            _RETINA_TOWER,
+            lambda m: f"bbox_head.{tower[m[1]]}.{retina_block * int(m[2]) + int(m[3])}.{m[4]}",
+        ),
+        # FCOS: towers are already flat (conv, GroupNorm, relu).
+        (
+            r"^head\.(classification|regression)_head\.conv\.(\d+)\." + _LEAF,
+            lambda m: f"bbox_head.{tower[m[1]]}.{m[2]}.{m[3]}",
+        ),
+        (r"^head\.classification_head\.cls_logits\." + _LEAF, r"bbox_head.cls_logits.\1"),
+        (r"^head\.regression_head\.bbox_reg\." + _LEAF, r"bbox_head.bbox_reg.\1"),
+        (r"^head\.regression_head\.bbox_ctrness\." + _LEAF, r"bbox_head.centerness.\1"),
+        # RPN: Sequential(Conv2dNormActivation(conv, relu), ...) -> flat index 2 * block;
+        # older checkpoints have a bare conv.
+        (
+            r"^rpn\.head\.conv\.(\d+)\.0\." + _LEAF,
+            lambda m: f"rpn_head.conv.{2 * int(m[1])}.{m[2]}",
+        ),
+        (r"^rpn\.head\.conv\." + _LEAF, r"rpn_head.conv.0.\1"),
+        (r"^rpn\.head\.(cls_logits|bbox_pred)\." + _LEAF, r"rpn_head.\1.\2"),
+        # RoI box heads: TwoMLPHead (fc6, fc7) and ConvFCBoxHead keep torchvision's names.
+        (r"^roi_heads\.box_head\.(fc6|fc7)\." + _LEAF, r"roi_head.box_head.\1.\2"),
+        (r"^roi_heads\.box_head\.(\d+)\.([01])\." + _LEAF, r"roi_head.box_head.\1.\2.\3"),
+        (r"^roi_heads\.box_head\.(\d+)\." + _LEAF, r"roi_head.box_head.\1.\2"),
+        (
+            r"^roi_heads\.box_predictor\.(cls_score|bbox_pred)\." + _LEAF,
+            r"roi_head.box_predictor.\1.\2",
+        ),
+        # Mask heads (older checkpoints name the convs mask_fcn1..4).
+        (
+            r"^roi_heads\.mask_head\.(\d+)\.0\." + _LEAF,
+            lambda m: f"roi_head.mask_head.convs.{2 * int(m[1])}.{m[2]}",
+        ),
+        (
+            r"^roi_heads\.mask_head\.mask_fcn(\d+)\." + _LEAF,
+            lambda m: f"roi_head.mask_head.convs.{2 * (int(m[1]) - 1)}.{m[2]}",
+        ),
+        (
+            r"^roi_heads\.mask_predictor\.(conv5_mask|mask_fcn_logits)\." + _LEAF,
+            r"roi_head.mask_predictor.\1.\2",
+        ),
+    ]
 
 
 def convert_torchvision_detector(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """labdet names for a torchvision detection model's ``state_dict``.
 
     BatchNorm's ``num_batches_tracked`` counters are dropped (labdet's detection configs use
-    FrozenBN). Raises :class:`CheckpointError` naming the keys that no rule maps, which
-    means the checkpoint is not one of torchvision's RetinaNet, FCOS, Faster or Mask R-CNN.
+    FrozenBN, or BN in eval mode). Raises :class:`CheckpointError` naming the keys that no
+    rule maps, which means the checkpoint is not one of torchvision's RetinaNet, FCOS,
+    Faster or Mask R-CNN (v1 or v2).
     """
+    rules = _rules(state_dict)
     converted, unknown = {}, []
     for key, value in state_dict.items():
         if key.endswith("num_batches_tracked"):
             continue
-        for pattern, replacement in TORCHVISION_RULES:
+        for pattern, replacement in rules:
             new_key, count = re.subn(pattern, replacement, key, count=1)
             if count:
                 converted[new_key] = value

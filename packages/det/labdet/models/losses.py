@@ -113,3 +113,47 @@ class CrossEntropyLoss(_WeightedLoss):
         else:
             loss = F.cross_entropy(logits, targets, reduction="none")
         return self._reduce(loss, avg_factor)
+
+
+@MODELS.register_module()
+class QualityFocalLoss(_WeightedLoss):
+    """Quality focal loss of GFL (Li et al., NeurIPS 2020) on logits Tensor[N, K] and soft
+    targets Tensor[N, K] in [0, 1] (the IoU of a positive's box at its class, 0 elsewhere):
+    ``BCE(logits, targets) * |sigmoid(logits) - targets| ** beta``, summed."""
+
+    def __init__(self, *, beta: float = 2.0, loss_weight: float = 1.0):
+        super().__init__(loss_weight=loss_weight)
+        self.beta = beta
+
+    def forward(self, logits: Tensor, targets: Tensor, *, avg_factor: float | Tensor) -> Tensor:
+        targets = targets.to(logits.dtype)
+        modulator = (logits.sigmoid() - targets).abs().pow(self.beta)
+        bce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+        return self._reduce(bce * modulator, avg_factor)
+
+
+@MODELS.register_module()
+class DistributionFocalLoss(_WeightedLoss):
+    """Distribution focal loss of GFL on bin logits Tensor[N, n + 1] and continuous targets
+    Tensor[N] in [0, n): cross entropy towards the two bins around each target, weighted by
+    its distance to the other one. ``weight`` (Tensor[N]) scales each row."""
+
+    def forward(
+        self,
+        logits: Tensor,
+        targets: Tensor,
+        *,
+        avg_factor: float | Tensor,
+        weight: Tensor | None = None,
+    ) -> Tensor:
+        left = targets.long()
+        right = left + 1
+        weight_left = right.to(targets.dtype) - targets
+        weight_right = targets - left.to(targets.dtype)
+        loss = (
+            F.cross_entropy(logits, left, reduction="none") * weight_left
+            + F.cross_entropy(logits, right, reduction="none") * weight_right
+        )
+        if weight is not None:
+            loss = loss * weight
+        return self._reduce(loss, avg_factor)

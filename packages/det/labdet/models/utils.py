@@ -34,17 +34,21 @@ def nonsmall_box_indices(boxes: Tensor, min_size: float) -> Tensor:
     return torch.where((widths >= min_size) & (heights >= min_size))[0]
 
 
+def permute_to_N_HWA_K(x: Tensor, k: int) -> Tensor:  # noqa: N802 (named after its shape)
+    """One level's head output Tensor[B, A*K, H, W] as Tensor[B, H*W*A, K].
+
+    Locations row-major, then anchor: the order in which :class:`AnchorGenerator` lists
+    the level's anchors.
+    """
+    batch, ak, height, width = x.shape
+    x = x.view(batch, ak // k, k, height, width)
+    return x.permute(0, 3, 4, 1, 2).reshape(batch, -1, k)
+
+
 def concat_levels(per_level: list[Tensor], channels_last: int) -> Tensor:
     """Turn per-level head outputs into one Tensor[B, sum(H*W*A), K].
 
     Each element of ``per_level`` is Tensor[B, A*K, H, W] with ``K = channels_last``; the
-    result is ordered level by level, then location (row-major), then anchor, the same
-    order in which :class:`AnchorGenerator` lists anchors.
+    result is ordered level by level, then as :func:`permute_to_N_HWA_K`.
     """
-    flat = []
-    for x in per_level:
-        batch, ak, height, width = x.shape
-        num_anchors = ak // channels_last
-        x = x.view(batch, num_anchors, channels_last, height, width)
-        flat.append(x.permute(0, 3, 4, 1, 2).reshape(batch, -1, channels_last))
-    return torch.cat(flat, dim=1)
+    return torch.cat([permute_to_N_HWA_K(x, channels_last) for x in per_level], dim=1)

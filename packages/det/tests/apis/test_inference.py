@@ -1,10 +1,8 @@
-import argparse
-
 import numpy as np
 import pytest
 import torch
 
-from labcore.cli import infer as infer_cli
+from labcore.cli.main import main as lab_main
 from labcore.errors import CheckpointError
 from labdet.apis import format_result, inference, init_model, show_result
 
@@ -57,17 +55,13 @@ def test_show_result_draws_and_saves(shapes_det, checkpoint, tmp_path):
 
 
 def test_lab_infer_dispatches_to_labdet(shapes_det, checkpoint, tmp_path, capsys):
-    args = argparse.Namespace(
-        config=CONFIG,
-        checkpoint=str(checkpoint),
-        image=str(_image(shapes_det)),
-        topk=None,
-        device="cpu",
-        out_file=tmp_path / "drawn.jpg",
-        cfg_options={"model.roi_head.test_cfg.score_thr": 0.0},
-    )
-    assert infer_cli.run(args) == 0
-    assert (tmp_path / "drawn.jpg").is_file()
+    out = tmp_path / "drawn.jpg"
+    argv = ["infer", CONFIG, str(checkpoint), str(_image(shapes_det)), "--out-file", str(out)]
+    options = ["--cfg-options", "model.roi_head.test_cfg.score_thr=0.0", "--score-thr", "0.0"]
+    assert lab_main(argv + options) == 0
+    assert out.is_file()
+    assert lab_main([*argv, "--topk", "3"]) == 2  # a classification option
+    assert "does not take the display option(s) topk" in capsys.readouterr().err
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path):

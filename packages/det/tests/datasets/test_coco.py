@@ -79,6 +79,8 @@ def test_degenerate_boxes_are_dropped_with_a_count(tmp_path):
         (_ann(7, 1, [1, 2, 3]), "annotation id 7"),
         (_ann(8, 2, [1, 2, 3, 4], category_id=99), "category_id=99"),
         (_ann(9, 1, None), "annotation id 9"),
+        (_ann(10, 1, [5, 2, -3, 4]), "annotation id 10 .* has a negative width"),
+        (_ann(11, 2, [5, 2, 3, -4]), "annotation id 11 .* has a negative height"),
     ],
 )
 def test_malformed_annotation_names_file_and_id(tmp_path, bad, message):
@@ -101,3 +103,12 @@ def test_synthetic_shapes_set(shapes_det):
     anns = coco.imgToAnns[item["img_id"]]
     x, y, w, h = anns[0]["bbox"]
     np.testing.assert_allclose(item["instances"][0]["bbox"], [x, y, x + w, y + h])
+
+
+def test_a_cut_annotation_file_is_named(tmp_path):
+    from labcore.datasets.annotation_files import AnnotationFileError
+
+    path = _write(tmp_path, [_ann(1, 1, [1, 2, 10, 20])])
+    path.write_text(path.read_text()[:100])
+    with pytest.raises(AnnotationFileError, match=f"'{path}' is not valid JSON.*cut short"):
+        CocoDataset(ann_file=str(path))

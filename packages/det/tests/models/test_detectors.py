@@ -13,8 +13,12 @@ from labdet.registry import MODELS
 TINY_CONFIGS = [
     "labdet::retinanet/retinanet_r18_fpn_shapes.py",
     "labdet::fcos/fcos_r18_fpn_shapes.py",
+    "labdet::atss/atss_r18_fpn_shapes.py",
+    "labdet::gfl/gfl_r18_fpn_shapes.py",
     "labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py",
     "labdet::mask_rcnn/mask-rcnn_r18_fpn_shapes.py",
+    "labdet::cascade_rcnn/cascade-rcnn_r18_fpn_shapes.py",
+    "labdet::cascade_rcnn/cascade-mask-rcnn_r18_fpn_shapes.py",
 ]
 
 
@@ -78,7 +82,7 @@ def test_unknown_forward_mode_is_named():
         model(torch.zeros(1, 3, 64, 64), None, mode="bogus")
 
 
-@pytest.mark.parametrize("config", TINY_CONFIGS[2:])
+@pytest.mark.parametrize("config", [c for c in TINY_CONFIGS if "rcnn" in c])
 def test_two_stage_predict_without_any_proposal(config):
     """An RPN that keeps no proposal (e.g. every score below its threshold) gives empty
     detections instead of failing to reshape an empty tensor."""

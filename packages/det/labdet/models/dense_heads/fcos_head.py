@@ -9,21 +9,11 @@ import torch.nn.functional as F
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from labdet.models.dense_heads.postprocess import nms_per_class, top_candidates
-from labdet.models.dense_heads.retina_head import conv_tower, init_head_convs
-from labdet.models.utils import build, clip_boxes, concat_levels
+from labdet.models.dense_heads.centerness import centerness_target
+from labdet.models.dense_heads.conv_tower import conv_tower, init_head_convs
+from labdet.models.dense_heads.postprocess import decode_dense_detections
+from labdet.models.utils import build, concat_levels, permute_to_N_HWA_K
 from labdet.registry import MODELS, TASK_UTILS
-
-
-def centerness_target(distances: Tensor) -> Tensor:
-    """Centerness Tensor[N] of points at ``distances`` (Tensor[N, 4], l t r b) from box edges:
-    ``sqrt(min(l, r) / max(l, r) * min(t, b) / max(t, b))``."""
-    left_right = distances[:, [0, 2]]
-    top_bottom = distances[:, [1, 3]]
-    ratio = (left_right.min(dim=1).values / left_right.max(dim=1).values) * (
-        top_bottom.min(dim=1).values / top_bottom.max(dim=1).values
-    )
-    return torch.sqrt(ratio)
 
 
 @MODELS.register_module()
@@ -132,32 +122,21 @@ class FCOSHead(nn.Module):
     def predict(
         self, feats: tuple[Tensor, ...], img_shapes: list[tuple[int, int]]
     ) -> list[InstanceData]:
-        """Detections per image in input-image coordinates, clipped to each ``img_shape``."""
+        """Detections per image in input-image coordinates, clipped to each ``img_shape``:
+        ``sqrt(sigmoid(cls) * sigmoid(centerness))`` through :func:`decode_dense_detections`."""
         cls_logits, bbox_reg, centerness = self(feats)
-        anchors = self.anchors(feats)
-        cfg = self.test_cfg
-        results = []
-        for i, img_shape in enumerate(img_shapes):
-            boxes, scores, labels = [], [], []
-            for logits, reg, ctr, level_anchors in zip(cls_logits, bbox_reg, centerness, anchors):
-                cls_prob = concat_levels([logits[i : i + 1]], self.num_classes)[0].sigmoid()
-                ctr_prob = concat_levels([ctr[i : i + 1]], 1)[0].sigmoid()
-                level_scores = torch.sqrt(cls_prob * ctr_prob)
-                distances = concat_levels([reg[i : i + 1]], 4)[0]
-                top_scores, anchor_idx, top_labels = top_candidates(
-                    level_scores, score_thr=cfg["score_thr"], topk=cfg["topk_candidates"]
-                )
-                decoded = self.bbox_coder.decode(distances[anchor_idx], level_anchors[anchor_idx])
-                boxes.append(clip_boxes(decoded, img_shape))
-                scores.append(top_scores)
-                labels.append(top_labels)
-            results.append(
-                nms_per_class(
-                    torch.cat(boxes),
-                    torch.cat(scores),
-                    torch.cat(labels),
-                    nms_iou_thr=cfg["nms_iou_thr"],
-                    max_per_img=cfg["max_per_img"],
-                )
+        scores = [
+            torch.sqrt(
+                permute_to_N_HWA_K(logits, self.num_classes).sigmoid()
+                * permute_to_N_HWA_K(ctr, 1).sigmoid()
             )
-        return results
+            for logits, ctr in zip(cls_logits, centerness)
+        ]
+        return decode_dense_detections(
+            scores,
+            [permute_to_N_HWA_K(x, 4) for x in bbox_reg],
+            self.anchors(feats),
+            img_shapes,
+            decode=self.bbox_coder.decode,
+            test_cfg=self.test_cfg,
+        )

@@ -8,31 +8,11 @@ import torch
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from labdet.models.dense_heads.postprocess import nms_per_class, top_candidates
+from labdet.models.dense_heads.conv_tower import conv_tower, init_head_convs
+from labdet.models.dense_heads.postprocess import decode_dense_detections
 from labdet.models.task_modules.assigners import IGNORE
-from labdet.models.utils import build, clip_boxes, concat_levels
+from labdet.models.utils import build, concat_levels, permute_to_N_HWA_K
 from labdet.registry import MODELS, TASK_UTILS
-
-
-def conv_tower(
-    in_channels: int, channels: int, num_convs: int, num_groups: int = 0
-) -> nn.Sequential:
-    """``num_convs`` blocks of 3x3 conv (+ GroupNorm when ``num_groups``) + ReLU, flat in one Sequential."""
-    layers: list[nn.Module] = []
-    for i in range(num_convs):
-        layers.append(nn.Conv2d(in_channels if i == 0 else channels, channels, 3, padding=1))
-        if num_groups:
-            layers.append(nn.GroupNorm(num_groups, channels))
-        layers.append(nn.ReLU(inplace=True))
-    return nn.Sequential(*layers)
-
-
-def init_head_convs(module: nn.Module, *, std: float = 0.01) -> None:
-    """Normal(0, std) weights and zero biases for every conv in ``module``."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.normal_(m.weight, std=std)
-            nn.init.constant_(m.bias, 0)
 
 
 @MODELS.register_module()
@@ -50,10 +30,16 @@ class RetinaHead(nn.Module):
         stacked_convs: convs in each branch before the prediction layer.
         anchor_generator, bbox_coder, assigner: TASK_UTILS configs or objects.
         loss_cls, loss_bbox: MODELS configs or modules (e.g. FocalLoss, L1Loss).
-        test_cfg: ``score_thr``, ``nms_iou_thr``, ``topk_candidates``, ``max_per_img``.
+        test_cfg: ``score_thr``, ``nms_iou_thr``, ``topk_candidates``, ``max_per_img``, and
+            optionally ``soft_nms`` (Soft-NMS instead of NMS; see
+            :func:`labdet.models.suppression.nms_per_class`).
         prior_prob: the foreground probability every anchor starts from.
         num_groups: GroupNorm groups after each tower conv; 0 (the original head, as
             torchvision's ``retinanet_resnet50_fpn``) for none.
+        conv_bias: whether the tower convs have a bias (False in torchvision's
+            ``retinanet_resnet50_fpn_v2``, whose GroupNorm shifts instead).
+        reg_decoded_bbox: ``loss_bbox`` compares decoded boxes with the ground truth
+            (e.g. GIoULoss, as torchvision's v2) instead of deltas with encoded targets.
 
     forward(feats: tuple of Tensor[B, C, H_i, W_i]) returns (cls_logits, bbox_reg): lists
     of Tensor[B, A*K, H_i, W_i] and Tensor[B, A*4, H_i, W_i].
@@ -74,6 +60,8 @@ class RetinaHead(nn.Module):
         test_cfg: dict,
         prior_prob: float = 0.01,
         num_groups: int = 0,
+        conv_bias: bool = True,
+        reg_decoded_bbox: bool = False,
     ):
         super().__init__()
         self.num_classes = num_classes
@@ -83,10 +71,15 @@ class RetinaHead(nn.Module):
         self.loss_cls = build(loss_cls, MODELS)
         self.loss_bbox = build(loss_bbox, MODELS)
         self.test_cfg = dict(test_cfg)
+        self.reg_decoded_bbox = reg_decoded_bbox
         num_anchors = self.anchor_generator.num_anchors_per_location[0]
-        self.cls_convs = conv_tower(in_channels, feat_channels, stacked_convs, num_groups)
+        self.cls_convs = conv_tower(
+            in_channels, feat_channels, stacked_convs, num_groups, conv_bias=conv_bias
+        )
         self.cls_logits = nn.Conv2d(feat_channels, num_anchors * num_classes, 3, padding=1)
-        self.reg_convs = conv_tower(in_channels, feat_channels, stacked_convs, num_groups)
+        self.reg_convs = conv_tower(
+            in_channels, feat_channels, stacked_convs, num_groups, conv_bias=conv_bias
+        )
         self.bbox_reg = nn.Conv2d(feat_channels, num_anchors * 4, 3, padding=1)
         init_head_convs(self)
         nn.init.constant_(self.cls_logits.bias, -math.log((1 - prior_prob) / prior_prob))
@@ -115,10 +108,13 @@ class RetinaHead(nn.Module):
             targets[positive, gt.labels[matched[positive]]] = 1.0
             valid = matched != IGNORE
             cls_terms.append((logits[valid], targets[valid]))
-            reg_terms.append(deltas[positive])
-            reg_targets.append(
-                self.bbox_coder.encode(gt.bboxes[matched[positive]], anchors[positive])
-            )
+            matched_boxes = gt.bboxes[matched[positive]]
+            if self.reg_decoded_bbox:
+                reg_terms.append(self.bbox_coder.decode(deltas[positive], anchors[positive]))
+                reg_targets.append(matched_boxes)
+            else:
+                reg_terms.append(deltas[positive])
+                reg_targets.append(self.bbox_coder.encode(matched_boxes, anchors[positive]))
         avg_factor = max(num_pos, 1)
         loss_cls = self.loss_cls(
             torch.cat([c[0] for c in cls_terms]),
@@ -133,32 +129,14 @@ class RetinaHead(nn.Module):
     def predict(
         self, feats: tuple[Tensor, ...], img_shapes: list[tuple[int, int]]
     ) -> list[InstanceData]:
-        """Detections per image in input-image coordinates, clipped to each ``img_shape``."""
+        """Detections per image in input-image coordinates, clipped to each ``img_shape``:
+        sigmoid class scores through :func:`decode_dense_detections`."""
         cls_logits, bbox_reg = self(feats)
-        anchors = self.anchors(feats)
-        cfg = self.test_cfg
-        results = []
-        for i, img_shape in enumerate(img_shapes):
-            boxes, scores, labels = [], [], []
-            for level_logits, level_deltas, level_anchors in zip(cls_logits, bbox_reg, anchors):
-                level_scores = concat_levels([level_logits[i : i + 1]], self.num_classes)[
-                    0
-                ].sigmoid()
-                deltas = concat_levels([level_deltas[i : i + 1]], 4)[0]
-                top_scores, anchor_idx, top_labels = top_candidates(
-                    level_scores, score_thr=cfg["score_thr"], topk=cfg["topk_candidates"]
-                )
-                decoded = self.bbox_coder.decode(deltas[anchor_idx], level_anchors[anchor_idx])
-                boxes.append(clip_boxes(decoded, img_shape))
-                scores.append(top_scores)
-                labels.append(top_labels)
-            results.append(
-                nms_per_class(
-                    torch.cat(boxes),
-                    torch.cat(scores),
-                    torch.cat(labels),
-                    nms_iou_thr=cfg["nms_iou_thr"],
-                    max_per_img=cfg["max_per_img"],
-                )
-            )
-        return results
+        return decode_dense_detections(
+            [permute_to_N_HWA_K(x, self.num_classes).sigmoid() for x in cls_logits],
+            [permute_to_N_HWA_K(x, 4) for x in bbox_reg],
+            self.anchors(feats),
+            img_shapes,
+            decode=self.bbox_coder.decode,
+            test_cfg=self.test_cfg,
+        )

@@ -15,11 +15,12 @@ from labdet.registry import MODELS, TASK_UTILS
 class RPNHead(nn.Module):
     """Class-agnostic objectness and box deltas per anchor, then proposals by NMS.
 
-    ``conv`` (3x3 + ReLU) feeds two 1x1 convs: ``cls_logits`` (A objectness logits) and
-    ``bbox_pred`` (4 A deltas).
+    ``conv`` (``num_convs`` x (3x3 + ReLU), flat: conv ``i`` at index ``2 i``) feeds two 1x1
+    convs: ``cls_logits`` (A objectness logits) and ``bbox_pred`` (4 A deltas).
 
     Args:
-        in_channels: channels of the neck's feature maps (also the conv's width).
+        in_channels: channels of the neck's feature maps (also the convs' width).
+        num_convs: 3x3 convs before the predictions (1; 2 in torchvision's v2 Faster R-CNN).
         anchor_generator, bbox_coder, assigner, sampler: TASK_UTILS configs or objects.
         loss_objectness, loss_bbox: MODELS configs or modules; both are averaged over
             the sampled anchors.
@@ -39,6 +40,7 @@ class RPNHead(nn.Module):
         loss_bbox,
         train_cfg: dict,
         test_cfg: dict,
+        num_convs: int = 1,
     ):
         super().__init__()
         self.anchor_generator = build(anchor_generator, TASK_UTILS)
@@ -50,9 +52,10 @@ class RPNHead(nn.Module):
         self.train_cfg = dict(train_cfg)
         self.test_cfg = dict(test_cfg)
         num_anchors = self.anchor_generator.num_anchors_per_location[0]
-        self.conv = nn.Sequential(
-            nn.Conv2d(in_channels, in_channels, 3, padding=1), nn.ReLU(inplace=True)
-        )
+        layers: list[nn.Module] = []
+        for _ in range(num_convs):
+            layers += [nn.Conv2d(in_channels, in_channels, 3, padding=1), nn.ReLU(inplace=True)]
+        self.conv = nn.Sequential(*layers)
         self.cls_logits = nn.Conv2d(in_channels, num_anchors, 1)
         self.bbox_pred = nn.Conv2d(in_channels, num_anchors * 4, 1)
         for layer in self.modules():

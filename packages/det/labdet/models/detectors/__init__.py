@@ -1,6 +1,24 @@
 """Detectors."""
 
 from labdet.models.detectors.base import SingleStageDetector, TwoStageDetector
-from labdet.models.detectors.detectors import FCOS, FasterRCNN, MaskRCNN, RetinaNet
+from labdet.models.detectors.detectors import (
+    ATSS,
+    FCOS,
+    GFL,
+    CascadeRCNN,
+    FasterRCNN,
+    MaskRCNN,
+    RetinaNet,
+)
 
-__all__ = ["FCOS", "FasterRCNN", "MaskRCNN", "RetinaNet", "SingleStageDetector", "TwoStageDetector"]
+__all__ = [
+    "ATSS",
+    "CascadeRCNN",
+    "FCOS",
+    "GFL",
+    "FasterRCNN",
+    "MaskRCNN",
+    "RetinaNet",
+    "SingleStageDetector",
+    "TwoStageDetector",
+]

@@ -17,6 +17,18 @@ class FCOS(SingleStageDetector):
 
 
 @MODELS.register_module()
+class ATSS(SingleStageDetector):
+    """ATSS (Zhang et al., CVPR 2020): ResNet-FPN with an ATSSHead (adaptive training sample
+    selection)."""
+
+
+@MODELS.register_module()
+class GFL(SingleStageDetector):
+    """GFL (Li et al., NeurIPS 2020): ResNet-FPN with a GFLHead (quality and distribution
+    focal losses, integral box regression)."""
+
+
+@MODELS.register_module()
 class FasterRCNN(TwoStageDetector):
     """Faster R-CNN (Ren et al., NeurIPS 2015): RPN proposals refined by a box RoI head."""
 
@@ -24,3 +36,9 @@ class FasterRCNN(TwoStageDetector):
 @MODELS.register_module()
 class MaskRCNN(TwoStageDetector):
     """Mask R-CNN (He et al., ICCV 2017): Faster R-CNN plus a mask branch in the RoI head."""
+
+
+@MODELS.register_module()
+class CascadeRCNN(TwoStageDetector):
+    """Cascade R-CNN (Cai and Vasconcelos, CVPR 2018): RPN proposals refined by a
+    CascadeRoIHead; with mask branches in its stages, Cascade Mask R-CNN."""

@@ -7,9 +7,58 @@ import torch.nn.functional as F
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from labcore.ops import MultiScaleRoIAlign, batched_nms, roi_align
+from labcore.ops import MultiScaleRoIAlign, roi_align
+from labdet.models.suppression import suppress_with_test_cfg
 from labdet.models.utils import build, clip_boxes, nonsmall_box_indices
 from labdet.registry import MODELS, TASK_UTILS
+
+
+def mask_targets(gt_masks: Tensor, matched: Tensor, boxes: Tensor, size: int) -> Tensor:
+    """Ground-truth masks (Tensor[G, H, W]) of the ``matched`` ground truths (Tensor[P])
+    resampled into ``boxes`` (Tensor[P, 4]): Tensor[P, size, size]."""
+    if len(boxes) == 0:
+        return boxes.new_zeros((0, size, size))
+    rois = torch.cat([matched[:, None].to(boxes.dtype), boxes], dim=1)
+    return roi_align(gt_masks[:, None].to(boxes.dtype), rois, (size, size), 1.0)[:, 0]
+
+
+def rcnn_detections(
+    boxes: Tensor,
+    probs: Tensor,
+    num_per_image: list[int],
+    img_shapes: list[tuple[int, int]],
+    test_cfg: dict,
+) -> list[InstanceData]:
+    """Final detections of an R-CNN box branch, per image.
+
+    Args:
+        boxes: Tensor[N, C, 4], decoded boxes of the N RoIs of the batch, one per class
+            (C = K + 1, background first) or one for all classes (C = 1).
+        probs: Tensor[N, K + 1], softmax class probabilities, background first.
+        num_per_image: how many of the N RoIs belong to each image, in order.
+        img_shapes: (h, w) of each image; boxes are clipped to it.
+        test_cfg: ``score_thr``, ``min_box_size``, ``nms_iou_thr``, ``max_per_img``,
+            optionally ``soft_nms``.
+
+    Every (RoI, object class) pair scoring above ``score_thr`` whose box is at least
+    ``min_box_size`` wide and high is a candidate; then class-wise suppression.
+    """
+    num_classes = probs.shape[1] - 1
+    boxes = boxes.expand(len(boxes), num_classes + 1, 4)
+    results = []
+    for img_boxes, img_scores, img_shape in zip(
+        boxes.split(num_per_image), probs.split(num_per_image), img_shapes
+    ):
+        img_boxes = clip_boxes(img_boxes, img_shape)[:, 1:].reshape(-1, 4)
+        img_scores = img_scores[:, 1:]
+        img_labels = torch.arange(num_classes, device=img_scores.device).expand_as(img_scores)
+        img_scores, img_labels = img_scores.reshape(-1), img_labels.reshape(-1)
+        keep = torch.where(img_scores > test_cfg["score_thr"])[0]
+        img_boxes, img_scores, img_labels = img_boxes[keep], img_scores[keep], img_labels[keep]
+        keep = nonsmall_box_indices(img_boxes, test_cfg["min_box_size"])
+        img_boxes, img_scores, img_labels = img_boxes[keep], img_scores[keep], img_labels[keep]
+        results.append(suppress_with_test_cfg(img_boxes, img_scores, img_labels, test_cfg))
+    return results
 
 
 @MODELS.register_module()
@@ -33,7 +82,9 @@ class StandardRoIHead(nn.Module):
             (no mask branch when ``mask_head`` is None).
         bbox_coder, assigner, sampler: TASK_UTILS configs or objects.
         loss_cls, loss_bbox, loss_mask: MODELS configs or modules.
-        test_cfg: ``score_thr``, ``nms_iou_thr``, ``max_per_img``, ``min_box_size``.
+        test_cfg: ``score_thr``, ``nms_iou_thr``, ``max_per_img``, ``min_box_size`` and
+            optionally ``soft_nms`` (Soft-NMS instead of NMS; see
+            :func:`labdet.models.suppression.nms_per_class`).
     """
 
     def __init__(
@@ -124,7 +175,7 @@ class StandardRoIHead(nn.Module):
             )
             size = mask_logits.shape[-1]
             targets = [
-                self._mask_targets(gt.masks, matched, boxes, size)
+                mask_targets(gt.masks, matched, boxes, size)
                 for gt, matched, boxes in zip(gt_instances, matched_gts, pos_rois)
             ]
             pos_labels = all_labels[positive]
@@ -133,14 +184,6 @@ class StandardRoIHead(nn.Module):
                 mask_logits, torch.cat(targets), avg_factor=max(mask_logits.numel(), 1)
             )
         return losses
-
-    @staticmethod
-    def _mask_targets(gt_masks: Tensor, matched: Tensor, boxes: Tensor, size: int) -> Tensor:
-        """Ground-truth masks (Tensor[G, H, W]) resampled into ``boxes``: Tensor[P, size, size]."""
-        if len(boxes) == 0:
-            return boxes.new_zeros((0, size, size))
-        rois = torch.cat([matched[:, None].to(boxes.dtype), boxes], dim=1)
-        return roi_align(gt_masks[:, None].to(boxes.dtype), rois, (size, size), 1.0)[:, 0]
 
     def predict(
         self, feats: tuple[Tensor, ...], proposals: list[Tensor], img_shapes: list[tuple[int, int]]
@@ -151,33 +194,11 @@ class StandardRoIHead(nn.Module):
         roi_feats = self.box_head(self.box_roi_pool(level_feats, proposals, img_shapes))
         class_logits, box_deltas = self.box_predictor(roi_feats)
         boxes = self.bbox_coder.decode(box_deltas, torch.cat(proposals))
-        boxes = boxes.view(
-            len(boxes), box_deltas.shape[-1] // 4, 4
-        )  # [N, K + 1, 4], also for N = 0
+        boxes = boxes.view(len(boxes), box_deltas.shape[-1] // 4, 4)  # [N, K + 1, 4]
         probs = F.softmax(class_logits, -1)
-        cfg = self.test_cfg
-        results = []
-        start = 0
-        for props, img_shape in zip(proposals, img_shapes):
-            img_boxes = clip_boxes(boxes[start : start + len(props)], img_shape)[:, 1:]
-            img_scores = probs[start : start + len(props), 1:]
-            start += len(props)
-            img_labels = torch.arange(self.num_classes, device=img_scores.device).expand_as(
-                img_scores
-            )
-            img_boxes = img_boxes.reshape(-1, 4)
-            img_scores, img_labels = img_scores.reshape(-1), img_labels.reshape(-1)
-            keep = torch.where(img_scores > cfg["score_thr"])[0]
-            img_boxes, img_scores, img_labels = img_boxes[keep], img_scores[keep], img_labels[keep]
-            keep = nonsmall_box_indices(img_boxes, cfg["min_box_size"])
-            img_boxes, img_scores, img_labels = img_boxes[keep], img_scores[keep], img_labels[keep]
-            keep = batched_nms(img_boxes, img_scores, img_labels, cfg["nms_iou_thr"])
-            keep = keep[: cfg["max_per_img"]]
-            results.append(
-                InstanceData(
-                    bboxes=img_boxes[keep], scores=img_scores[keep], labels=img_labels[keep]
-                )
-            )
+        results = rcnn_detections(
+            boxes, probs, [len(p) for p in proposals], img_shapes, self.test_cfg
+        )
         if self.with_mask:
             mask_feats = self.mask_roi_pool(level_feats, [r.bboxes for r in results], img_shapes)
             mask_logits = self.mask_predictor(self.mask_head(mask_feats))

@@ -45,11 +45,16 @@ class MaxIoUAssigner:
         self.neg_iou_thr = neg_iou_thr
         self.allow_low_quality_matches = allow_low_quality_matches
 
+    def overlaps(self, gt_boxes: Tensor, anchors: Tensor) -> Tensor:
+        """IoU Tensor[G, N] of every ground truth with every anchor; a subclass that
+        matches other kinds of boxes (e.g. rotated ones) overrides this alone."""
+        return box_iou(gt_boxes, anchors)
+
     def assign(self, anchors: Tensor, gt_boxes: Tensor, **_) -> Tensor:
         """``matched`` Tensor[N] for ``anchors`` (Tensor[N, 4]) and ``gt_boxes`` (Tensor[G, 4])."""
         if gt_boxes.numel() == 0:
             return _all_negative(len(anchors), anchors.device)
-        iou = box_iou(gt_boxes, anchors)  # [G, N]
+        iou = self.overlaps(gt_boxes, anchors)  # [G, N]
         best_iou, matched = iou.max(dim=0)
         low_quality_candidates = matched.clone()
         matched[best_iou < self.neg_iou_thr] = NEGATIVE
