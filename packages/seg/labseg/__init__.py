@@ -1,0 +1,1 @@
+"""labseg: semantic segmentation on labcore."""

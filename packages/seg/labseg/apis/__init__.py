@@ -1,0 +1,5 @@
+"""labseg's high-level API: init_model, inference, format_result, show_result."""
+
+from labseg.apis.inference import format_result, inference, init_model, show_result
+
+__all__ = ["format_result", "inference", "init_model", "show_result"]

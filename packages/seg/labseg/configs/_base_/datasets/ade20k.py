@@ -1,0 +1,54 @@
+# ADE20K SceneParsing (ADEChallengeData2016) at 512x512 crops: images resized to fit
+# 2048x512 times 0.5-2.0, cropped (no class over 75% of a crop), flipped, photometric
+# distortion; tested at 2048x512 (aspect ratio kept), scored at the original size.
+dataset_type = "ADE20KDataset"
+data_root = "data/ade/ADEChallengeData2016"
+crop_size = (512, 512)
+
+train_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="LoadSegAnnotations"),
+    dict(type="SegRandomResize", scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type="SegRandomCrop", crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type="SegRandomFlip", prob=0.5),
+    dict(type="PhotoMetricDistortion"),
+    dict(type="PackSegInputs"),
+]
+test_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="SegResize", scale=(2048, 512), keep_ratio=True),
+    dict(type="LoadSegAnnotations"),
+    dict(type="PackSegInputs"),
+]
+
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type="InfiniteSampler", shuffle=True),
+    collate_fn=dict(type="pseudo_collate"),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path="images/training", seg_map_path="annotations/training"),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type="DefaultSampler", shuffle=False),
+    collate_fn=dict(type="pseudo_collate"),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path="images/validation", seg_map_path="annotations/validation"),
+        test_mode=True,
+        pipeline=test_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type="IoUMetric", iou_metrics=["mIoU"])
+test_evaluator = val_evaluator
