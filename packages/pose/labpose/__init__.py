@@ -1,0 +1,1 @@
+"""labpose: 2D keypoint (pose) estimation on labcore."""
