@@ -1,0 +1,1 @@
+"""labrot: rotated object detection, built on labdet."""

@@ -1,0 +1,12 @@
+"""labrot models: rotated detectors and the parts configs combine.
+
+labdet's models (and through them labcore's) are imported here: MMEngine looks a type
+up in the parent registries without importing their ``locations``, so a labrot config
+naming labdet's ``type='FocalLoss'`` needs labdet.models registered first.
+"""
+
+import labdet.models  # noqa: F401
+from labrot.models import dense_heads, detectors, task_modules
+from labrot.models.detectors import RotatedRetinaNet
+
+__all__ = ["RotatedRetinaNet", "dense_heads", "detectors", "task_modules"]
