@@ -1,7 +1,10 @@
 """The ``labbench`` command: benchmark every registered config under its protocols.
 
-labbench                       every config under the tiny protocols, every seed
+labbench                       the default sweep: the tiny protocols' default configs
+labbench --all                 every registered config of the tiny protocols
 labbench --list                registered configs and their protocols
+labbench --status              where each run is: queued, running, finished, failed
+labbench --executor slurm ...  the runs as Slurm jobs (see docs/cluster.md)
 labbench --dry-run             every protocol, full ones too: build + 2 iterations
 labbench --report              the leaderboard from what MLflow holds
 labbench --sync                send runs an unreachable MLflow server missed
@@ -21,11 +24,11 @@ import threading
 from pathlib import Path
 
 from labbench.discovery import registered_configs
-from labbench.executor import make_executor
+from labbench.executor import EXECUTORS, ClusterOptions, make_executor
 from labbench.leaderboard import records_from_mlflow, records_from_work_dir, write_leaderboard
 from labbench.plan import build_plan
 from labbench.protocol import Protocol, load_all_protocols
-from labbench.sweep import Sweep
+from labbench.sweep import Sweep, run_states
 from labbench.tracking import Tracker, sync, tracking_uri
 from labcore.errors import ConfigError, LabError, close_matches
 
@@ -77,6 +80,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--work-dir", type=Path, default=DEFAULT_WORK_DIR, help=f"default {DEFAULT_WORK_DIR}"
     )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every registered config, not only the metafiles' DefaultSweep ones",
+    )
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="print each run's state (queued, running, finished, failed) and exit",
+    )
+    cluster = parser.add_argument_group("executors (--executor slurm: Slurm jobs through submitit)")
+    cluster.add_argument("--executor", choices=EXECUTORS, default="local", help="default local")
+    cluster.add_argument(
+        "--cluster", type=Path, metavar="FILE.yaml", help="Slurm options as YAML keys"
+    )
+    cluster.add_argument("--partition")
+    cluster.add_argument("--gpus-per-node", type=int)
+    cluster.add_argument("--nodes", type=int)
+    cluster.add_argument("--time", metavar="HH:MM", help="a job's time limit; longer runs requeue")
+    cluster.add_argument("--array-parallelism", type=int, help="jobs of the array running at once")
+    cluster.add_argument("--account")
+    cluster.add_argument("--qos")
+    cluster.add_argument("--constraint")
+    cluster.add_argument("--cpus-per-task", type=int)
     return parser  # fmt: skip
 
 
@@ -109,6 +136,30 @@ def _seeds(text: str | None) -> list[int] | None:
         raise ConfigError(
             f"--seeds {text!r} is not a comma-separated list of integers, e.g. 0,1,2"
         ) from err
+
+
+CLUSTER_KEYS = (
+    "partition", "gpus_per_node", "nodes", "time", "array_parallelism", "account", "qos",
+    "constraint", "cpus_per_task",
+)  # fmt: skip
+
+
+def cluster_options(args) -> ClusterOptions:
+    """Slurm options from ``--cluster FILE.yaml`` with the command line's on top."""
+    given = {key: getattr(args, key) for key in CLUSTER_KEYS}
+    if args.cluster is not None:
+        return ClusterOptions.from_yaml(args.cluster, **given)
+    return ClusterOptions(**{k: v for k, v in given.items() if v is not None})
+
+
+def _executor(args, work_dir: Path, workers: int):
+    kind = args.executor
+    if kind == "local" and (args.cluster is not None or args.partition):
+        raise ConfigError("--cluster and --partition are Slurm options; add --executor slurm.")
+    options = cluster_options(args) if kind == "slurm" else None
+    return make_executor(
+        devices=args.devices, workers=workers, kind=kind, work_dir=work_dir, options=options
+    )
 
 
 def _tracker(work_dir: Path) -> Tracker:
@@ -168,7 +219,10 @@ def run_sweep(args, protocols: dict[str, Protocol]) -> int:
         seeds=_seeds(args.seeds),
         devices=args.devices,
         only=args.only,
+        everything=args.all,
     )
+    if args.status:
+        return print_status(plan, args)
     if not plan.runs and not plan.refused:
         print(f"No registered configs under {', '.join(selected)}; see `labbench --list`.")
         return 1
@@ -179,7 +233,7 @@ def run_sweep(args, protocols: dict[str, Protocol]) -> int:
     workers = args.workers or default_workers()
     sweep = Sweep(
         work_dir,
-        executor=make_executor(devices=args.devices, workers=workers),
+        executor=_executor(args, work_dir, workers),
         tracker=tracker,
         workers=workers,
         rerun=args.rerun or args.dry_run,
@@ -209,6 +263,21 @@ def run_sweep(args, protocols: dict[str, Protocol]) -> int:
         entries = publish(finished, args.publish)
         print(f"Published {len(entries)} model(s) to {args.publish}.")
     return result.exit_code
+
+
+def print_status(plan, args) -> int:
+    """``labbench --status``: one line per run of the plan with its state, from the run
+    folders and (Slurm) the scheduler."""
+    work_dir = args.work_dir.resolve()
+    executor = _executor(args, work_dir, 1) if args.executor == "slurm" else None
+    rows = run_states(plan, work_dir, executor)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+        job = f" job {row['job']} {row['slurm']}".rstrip() if row["job"] else ""
+        print(f"{row['state']:12s} {row['run']:60s} {row['progress']:16s}{job}")
+    print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no runs")
+    return 0
 
 
 def _interrupt(signum, frame) -> None:

@@ -36,6 +36,8 @@ def _png(fig) -> str:
 
 
 def _scatter(table: pd.DataFrame, x: str, xlabel: str, metric: str) -> str | None:
+    if table.empty:
+        return None
     data = table[table[x].notna() & (table[x] > 0)]
     if data.empty:
         return None

@@ -20,8 +20,9 @@ from typing import Any
 import pandas as pd
 
 from labbench.protocol import Protocol
+from labbench.runfolder import run_folders
 from labbench.stats import summarize_seeds, welch_test
-from labbench.tracking import LOGGED_MARKER, Tracker, read_scalars, run_folders
+from labbench.tracking import Tracker
 
 SIGNIFICANCE = 0.05
 RECORD_COLUMNS = [
@@ -38,13 +39,10 @@ def _number(value: Any) -> float:
 def records_from_work_dir(work_dir: Path) -> pd.DataFrame:
     """One row per run folder in ``work_dir`` (the latest result of each)."""
     rows = []
-    for run_dir in run_folders(work_dir):
-        record = json.loads((run_dir / "run.json").read_text())
-        result = json.loads((run_dir / "result.json").read_text())
-        marker = {}
-        if (run_dir / LOGGED_MARKER).exists():
-            marker = json.loads((run_dir / LOGGED_MARKER).read_text())
-        curve = [(r["step"], r["train/loss"]) for r in read_scalars(run_dir) if "train/loss" in r]
+    for folder in run_folders(work_dir):
+        record, result = folder.record(), folder.result() or {}
+        marker = folder.logged() or {}
+        curve = [(r["step"], r["train/loss"]) for r in folder.scalars() if "train/loss" in r]
         rows.append(
             {
                 "protocol": record["protocol"],
@@ -52,7 +50,7 @@ def records_from_work_dir(work_dir: Path) -> pd.DataFrame:
                 "config": record["config_name"],
                 "codebase": record["codebase"],
                 "seed": record["seed"],
-                "status": result["status"],
+                "status": result.get("status", ""),
                 "metric": _number(result.get("metric")),
                 "train_time_s": _number(result.get("train_time_s")),
                 "peak_memory_mb": _number(result.get("peak_memory_mb")),

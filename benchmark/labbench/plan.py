@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labbench.dependencies import with_upstream, zoo_names
-from labbench.discovery import ConfigEntry
+from labbench.discovery import ConfigEntry, default_sweep
 from labbench.protocol import Protocol
 from labbench.resolve import RunSpec, data_root, resolve_run
 from labcore.errors import LabError, close_matches
@@ -31,6 +31,8 @@ class Plan:
     refused: list[Refusal] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # protocol label -> configs registered under it that the default sweep leaves out
+    left_out: dict[str, list[str]] = field(default_factory=dict)
 
 
 def matches(entry: ConfigEntry, pattern: str | None) -> bool:
@@ -52,6 +54,7 @@ def build_plan(
     seeds: list[int] | None = None,
     only: str | None = None,
     devices: int | None = None,
+    everything: bool = False,
 ) -> Plan:
     """Resolve every run of every entry registered under a ``selected`` protocol.
 
@@ -60,9 +63,18 @@ def build_plan(
     refused (recorded, not raised), so the rest of the sweep goes on; an unknown protocol
     outside the selection is only a warning, except in a dry run of every protocol, which
     checks every metafile.
+
+    A training sweep without ``only`` runs each protocol's default sweep (the metafiles'
+    ``DefaultSweep``, see :func:`labbench.discovery.default_sweep`) and lists the rest in
+    ``plan.left_out``; ``everything`` (``--all``) runs every registered config.
     """
     plan = Plan()
     roots: dict[str, Path | LabError] = {}
+    in_default = {
+        name: default_sweep(entries, name, protocol.baseline)
+        for name, protocol in protocols.items()
+    }
+    chosen = everything or bool(only) or mode != "train"
     for entry in entries:
         if not matches(entry, only):
             continue
@@ -81,6 +93,9 @@ def build_plan(
             if name not in selected:
                 continue
             protocol = protocols[name]
+            if not chosen and entry.name not in in_default[name]:
+                plan.left_out.setdefault(protocol.label, []).append(entry.name)
+                continue
             if name not in roots:
                 try:
                     data_protocol = protocol.dry_run_protocol() if mode == "dry-run" else protocol

@@ -4,7 +4,9 @@ A protocol is a versioned YAML file (``benchmark/protocols/<name>.yaml``). It fi
 task, the dataset (name, version, and where it comes from: a data root or a synthetic
 generator with its seed), the splits, the input resolution, the train and test
 pipelines, the training budget (iterations or epochs at a global batch size), the
-evaluation metric and its direction, the seeds, determinism, and the baseline config.
+evaluation metric and its direction, the seeds, determinism, the baseline config, and
+``checkpoint_interval``: how often a run saves the checkpoint it resumes from when it is
+killed, preempted or times out (in the budget's unit; default a tenth of the budget).
 
 The config fragment a protocol fixes lives under ``fixed:``. Strings in it may name the
 protocol's data variables as ``${data_root}``, ``${train_ann}``, ...: those say *where*
@@ -24,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from labcore.cpu_pins import CpuPins
 from labcore.errors import ConfigError, close_matches
 
 PROTOCOLS_ENV = "OPENLAB_PROTOCOLS"
@@ -33,9 +36,16 @@ _REQUIRED = ("name", "version", "task", "dataset", "budget", "metric", "seeds", 
 
 def default_protocol_dirs() -> list[Path]:
     """Folders searched for ``<name>.yaml``: ``$OPENLAB_PROTOCOLS`` (os.pathsep-separated)
-    first, then the ``protocols/`` folder shipped beside the labbench package."""
+    first, then the ``protocols/`` folder shipped beside the labbench package, then the
+    ``protocols/`` folder of each installed codebase that ships one (a codebase made
+    with ``lab new codebase`` brings its own tiny protocol)."""
+    from labcore.codebase import discover_codebases
+
     dirs = [Path(p) for p in os.environ.get(PROTOCOLS_ENV, "").split(os.pathsep) if p]
     dirs.append(Path(__file__).resolve().parent.parent / "protocols")
+    for codebase in discover_codebases().values():
+        if codebase.protocol_dir.is_dir():
+            dirs.append(codebase.protocol_dir)
     return dirs
 
 
@@ -117,7 +127,18 @@ class Protocol:
     task_fixed: dict[str, dict[str, Any]] = field(default_factory=dict)
     stop_after_epochs: int | None = None
     dry_run: dict[str, Any] = field(default_factory=dict)
+    checkpoint_interval: int | None = None
+    cpu_pins: CpuPins | None = None  # CPU kernels and threads, set before torch loads
     path: Path | None = None
+
+    def checkpoint_every(self) -> int:
+        """How often a run saves the checkpoint it resumes from after a kill, in the
+        budget's unit (iterations or epochs): ``checkpoint_interval``, else a tenth of the
+        budget (at least 1)."""
+        if self.checkpoint_interval is not None:
+            return self.checkpoint_interval
+        length = self.budget.max_iters or self.budget.max_epochs or 1
+        return max(1, length // 10)
 
     @property
     def label(self) -> str:
@@ -296,8 +317,23 @@ def protocol_from_dict(raw: dict[str, Any], path: Path | None = None) -> Protoco
         estimate_s=float(raw.get("estimate_s", 60.0)),
         task_fixed=dict(raw.get("task_fixed") or {}),
         dry_run=dict(raw.get("dry_run", {})),
+        checkpoint_interval=_positive(raw, "checkpoint_interval", where),
+        cpu_pins=CpuPins.from_spec(raw.get("cpu_pins")),
         path=path,
     )
+
+
+def _positive(raw: dict[str, Any], key: str, where: str) -> int | None:
+    """``raw[key]`` as a positive int, None when absent; anything else raises ConfigError."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"protocol {raw.get('name', '?')!r}{where}: {key} must be a positive number of "
+            f"iterations or epochs (the budget's unit), got {value!r}."
+        )
+    return value
 
 
 def list_protocols(dirs: list[Path] | None = None) -> dict[str, Path]:

@@ -7,36 +7,23 @@ For each config, the seed whose metric is closest to the mean over seeds is publ
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
+from labbench.runfolder import RunFolder
 from labbench.stats import summarize_seeds
-from labbench.tracking import LOGGED_MARKER
 from labcore.errors import LabError
+from labcore.zoo import ZooRun, publish_runs
 
 
-def _zoo_publisher():
-    try:
-        from labcore import zoo
-
-        return zoo.ZooRun, zoo.publish_runs
-    except (ImportError, AttributeError) as err:
-        raise LabError(
-            "this labcore has no model-zoo publisher (labcore.zoo.publish_runs); update "
-            "labcore or run without --publish."
-        ) from err
-
-
-def zoo_runs(run_dirs: list[Path]) -> list:
+def zoo_runs(run_dirs: list[RunFolder | Path]) -> list[ZooRun]:
     """One ``labcore.zoo.ZooRun`` per (protocol, config) among the finished ``run_dirs``."""
-    zoo_run, _ = _zoo_publisher()
-    groups: dict[tuple[str, str], list[tuple[dict, dict, Path]]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[tuple[dict, dict, RunFolder]]] = defaultdict(list)
     for run_dir in run_dirs:
-        record = json.loads((run_dir / "run.json").read_text())
-        result = json.loads((run_dir / "result.json").read_text())
+        folder = RunFolder(run_dir) if not isinstance(run_dir, RunFolder) else run_dir
+        record, result = folder.record(), folder.result() or {}
         if result.get("status") == "finished" and result.get("metric") is not None:
-            groups[(record["protocol"], record["config_name"])].append((record, result, run_dir))
+            groups[(record["protocol"], record["config_name"])].append((record, result, folder))
     runs = []
     for (_protocol, _name), members in sorted(groups.items()):
         keys = sorted(set.intersection(*(set(r["metrics"]) for _, r, _ in members)))
@@ -47,21 +34,20 @@ def zoo_runs(run_dirs: list[Path]) -> list:
             stds[key] = summary["std"] if summary["std"] is not None else 0.0
         record0 = members[0][0]
         target = means[record0["metric_key"]]
-        record, result, run_dir = min(members, key=lambda m: abs(m[1]["metric"] - target))
-        marker = run_dir / LOGGED_MARKER
-        run_id = json.loads(marker.read_text())["run_id"] if marker.exists() else None
+        record, result, folder = min(members, key=lambda m: abs(m[1]["metric"] - target))
+        logged = folder.logged() or {}
         runs.append(
-            zoo_run(
+            ZooRun(
                 name=record["config_name"],
                 codebase=record["codebase"],
                 config=record["config"],
                 protocol=record["protocol"],
                 protocol_version=int(record["protocol_version"]),
-                checkpoint=result["checkpoint"],
+                checkpoint=str(folder.weights_file),
                 metrics_mean=means,
                 metrics_std=stds,
                 seed=int(record["seed"]),
-                mlflow_run_id=run_id,
+                mlflow_run_id=logged.get("run_id"),
                 params=int(result["params"]) if result.get("params") else None,
                 flops=int(result["flops"]) if result.get("flops") else None,
                 seeds=sorted(int(m[0]["seed"]) for m in members),
@@ -72,10 +58,11 @@ def zoo_runs(run_dirs: list[Path]) -> list:
     return runs
 
 
-def publish(run_dirs: list[Path], dest: str | Path, *, manifest_dir: Path | None = None) -> list:
+def publish(
+    run_dirs: list[RunFolder | Path], dest: str | Path, *, manifest_dir: Path | None = None
+) -> list:
     """Publish the finished runs among ``run_dirs`` to ``dest``; returns the zoo's entries.
     The manifests go to ``manifest_dir`` (default: the repository's ``model_zoo/``)."""
-    _, publish_runs = _zoo_publisher()
     runs = zoo_runs(run_dirs)
     if not runs:
         raise LabError("no finished runs to publish; run the sweep first (labbench).")

@@ -26,6 +26,7 @@ from mmengine.config import Config
 from labbench.dependencies import without_pretrained_weights
 from labbench.discovery import ConfigEntry
 from labbench.protocol import Protocol, uses_variables
+from labcore.engine.config import load_config as labcore_load_config
 from labcore.errors import ConfigError
 
 _MISSING = object()
@@ -87,10 +88,6 @@ class RunSpec:
 
 def load_config(entry: ConfigEntry) -> Config:
     """The config of a metafile entry, loaded with labcore's ``pkg::`` resolution."""
-    try:
-        from labcore.engine.config import load_config as labcore_load_config
-    except ImportError:  # a labcore without the engine's loader: plain MMEngine
-        return Config.fromfile(str(entry.path))
     return labcore_load_config(entry.config)
 
 
@@ -163,8 +160,9 @@ def merge_protocol(
     (default: ``protocol`` itself) fixes to another value; a dry run checks against the
     real protocol and merges its own reduced budget. ``devices`` (default: the
     protocol's) sets the per-device batch size. ``train_cfg`` is replaced whole,
-    since the budget defines the loop, and the logging and checkpoint hooks follow it
-    (one checkpoint at the end).
+    since the budget defines the loop, and the logging and checkpoint hooks follow it:
+    a checkpoint every ``checkpoint_interval`` of the protocol, only the last one kept,
+    so an interrupted run resumes from it.
     """
     cfg = _plain(cfg)
     reference = (check or protocol).fixed_fields(data_root, task=task, fill=False)
@@ -178,10 +176,18 @@ def merge_protocol(
     merged["train_cfg"] = train_cfg
     merged["randomness"] = dict(seed=seed, deterministic=protocol.deterministic)
     merged.setdefault("log_processor", {})["by_epoch"] = by_epoch
-    checkpoint = (merged.get("default_hooks") or {}).get("checkpoint")
-    if isinstance(checkpoint, dict):
-        length = train_cfg["max_epochs"] if by_epoch else train_cfg["max_iters"]
-        checkpoint.update(by_epoch=by_epoch, interval=length, max_keep_ckpts=1)
+    hooks = merged.setdefault("default_hooks", {})
+    checkpoint = hooks.get("checkpoint")
+    if not isinstance(checkpoint, dict):
+        checkpoint = hooks["checkpoint"] = {"type": "CheckpointHook"}
+    checkpoint.update(
+        by_epoch=by_epoch,
+        interval=protocol.checkpoint_every(),
+        max_keep_ckpts=1,
+        save_last=True,
+        save_optimizer=True,
+        save_param_scheduler=True,
+    )
     return merged
 
 

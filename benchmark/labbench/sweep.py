@@ -1,36 +1,46 @@
-"""Running a plan: every missing run, a few at a time, with progress, failures recorded.
+"""Running a plan: every missing run, with progress, failures recorded, resumable.
 
-Each run lives in its own folder (see :meth:`RunSpec.run_dir`), named by the run's hash.
-A run whose ``result.json`` says ``finished`` is never trained again unless
-``rerun=True``; a failed or interrupted run is tried again. A run that raises, stops on
-a NaN, or dies (killed, out of memory) is recorded as failed with its traceback or the
-tail of its log, and the sweep goes on.
+Each run lives in its own :class:`~labbench.runfolder.RunFolder`, named by the run's
+hash. A run whose result says ``finished`` is never trained again unless ``rerun=True``
+(which starts it from scratch); a failed or interrupted run is started again and resumes
+from its last checkpoint. A run that raises, stops on a NaN, or dies (killed, out of
+memory) is recorded as failed with its traceback or the tail of its log, and the sweep
+goes on.
 
-After each run the sweep logs it to MLflow from its folder. When the tracking server
-cannot be reached the sweep stops trying, finishes training, and keeps the unlogged
-runs on disk for ``labbench --sync``.
+The sweep holds each run's lock while it runs it, so two sweeps on one work dir never
+train the same run twice: the second waits for the first and takes its result.
+
+The parts: :class:`~labbench.scheduler.Scheduler` (which runs may start, upstream first),
+the executor (:mod:`labbench.executor`: local processes, torchrun, Slurm jobs),
+:class:`~labbench.localzoo.LocalZoo` (publishing finished configs for the runs that start
+from them), :class:`~labbench.progress.ProgressReporter` (the terminal) and the tracker
+(:mod:`labbench.tracking`): after each run the sweep logs it to MLflow from its folder.
+When the tracking server cannot be reached the sweep stops trying, finishes training,
+and keeps the unlogged runs on disk for ``labbench --sync``.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any, TextIO
 
 from mmengine.config import Config
 
-from labbench.envinfo import environment_info
 from labbench.executor import Executor
+from labbench.localzoo import LocalZoo
 from labbench.plan import Plan, Refusal, estimate_seconds
+from labbench.progress import ProgressReporter, format_seconds
 from labbench.resolve import RunSpec
-from labbench.tracking import LOGGED_MARKER, Tracker
-from labbench.worker import write_json
-from labcore.zoo.settings import zoo_manifests_with
+from labbench.runfolder import RunFolder, RunLockedError
+from labbench.scheduler import GroupKey, Scheduler, group_key
+from labbench.tracking import Tracker
+from labcore.environment import environment_info
+
+__all__ = ["Outcome", "Sweep", "SweepReport", "format_seconds"]
 
 
 @dataclass
@@ -67,24 +77,50 @@ class SweepReport:
         return 3 if self.unsynced else 0
 
 
-def format_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+@dataclass
+class Active:
+    """A run going on: its handle from the executor and the lock this sweep holds."""
+
+    spec: RunSpec
+    folder: RunFolder
+    handle: Any
+    lock: IO[str]
+    started: float
 
 
-def read_result(run_dir: Path) -> dict | None:
-    path = run_dir / "result.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+def run_record(spec: RunSpec, executor: Executor) -> dict[str, Any]:
+    """``run.json`` of ``spec``: what the worker, the tracker and the leaderboard read."""
+    entry, protocol = spec.entry, spec.protocol
+    return {
+        "config_name": entry.name,
+        "codebase": entry.codebase,
+        "config": entry.config,
+        "protocol": protocol.name,
+        "protocol_version": protocol.version,
+        "seed": spec.seed,
+        "run_hash": spec.run_hash,
+        "mode": spec.mode,
+        "metric_key": protocol.metric.key,
+        "metric_name": protocol.metric.name,
+        "greater_is_better": protocol.metric.greater_is_better,
+        "input_size": list(protocol.input_size),
+        "launcher": executor.launcher,
+        # Deterministic protocols train on one CPU thread: float sums then add up in the
+        # same order on every machine, whatever --workers splits the cores into.
+        "threads": 1 if protocol.deterministic else executor.threads,
+        "stop_after_epochs": protocol.stop_after_epochs,
+        "checkpoint_interval": protocol.checkpoint_every(),
+        "paper_title": entry.paper_title,
+        "paper_url": entry.paper_url,
+        "expected": entry.expected,
+        "environment": environment_info(),
+    }
 
 
 class Sweep:
-    """Runs the missing runs of a plan with ``executor``, ``workers`` at a time, and logs
-    them to ``tracker`` (None: no MLflow, as for dry runs)."""
+    """Runs the missing runs of a plan with ``executor``, ``workers`` at a time (all ready
+    runs at once for a batch executor such as Slurm), and logs them to ``tracker`` (None:
+    no MLflow, as for dry runs)."""
 
     def __init__(
         self,
@@ -100,30 +136,28 @@ class Sweep:
         local_zoo: Path | None = None,
     ):
         self.work_dir = Path(work_dir)
-        self.local_zoo = Path(local_zoo) if local_zoo is not None else None
         self.executor = executor
         self.tracker = tracker
-        self.workers = max(1, workers)
+        self.workers = (1 << 30) if executor.batches else max(1, workers)
         self.rerun = rerun
-        self.out = out or sys.stdout
         self.poll_s = poll_s
-        self.progress_every_s = progress_every_s
+        self.progress = ProgressReporter(out or sys.stdout, every_s=progress_every_s)
         self.report = SweepReport()
+        self.zoo = LocalZoo(local_zoo, self.say) if local_zoo is not None else None
         self._observed: dict[str, list[float]] = defaultdict(list)
-        self._last_progress = 0.0
-        # (protocol, config) -> None once published to the local zoo, else why it is not
-        self._published: dict[tuple[str, str], str | None] = {}
-        if self.local_zoo is not None:
-            self.executor.extra_env["OPENLAB_ZOO_MANIFESTS"] = zoo_manifests_with(self.local_zoo)
+        if self.zoo is not None:
+            self.executor.extra_env["OPENLAB_ZOO_MANIFESTS"] = self.zoo.manifests
 
     def say(self, message: str = "") -> None:
-        print(message, file=self.out, flush=True)
+        self.progress.say(message)
+
+    def folder(self, spec: RunSpec) -> RunFolder:
+        return RunFolder(spec.run_dir(self.work_dir))
 
     # -- plan -----------------------------------------------------------------------
 
     def is_finished(self, spec: RunSpec) -> bool:
-        result = read_result(spec.run_dir(self.work_dir))
-        return bool(result) and result.get("status") == "finished"
+        return self.folder(spec).is_finished()
 
     def estimate(self, spec: RunSpec) -> float:
         observed = self._observed.get(spec.protocol.name)
@@ -140,14 +174,28 @@ class Sweep:
         for (protocol, name), specs in sorted(groups.items()):
             todo = [s for s in specs if id(s) in waiting]
             seeds = ",".join(str(s.seed) for s in specs)
+            resumes = sum(self.folder(s).last_checkpoint() is not None for s in todo)
             state = f"{len(todo)} to run, {len(specs) - len(todo)} done"
+            if resumes and not self.rerun:
+                state += f" ({resumes} resume from a checkpoint)"
             self.say(f"  {protocol:24s} {name:40s} seeds {seeds:10s} {state}")
         for refusal in plan.refused:
             self.say(f"  {refusal.protocol:24s} {refusal.config_name:40s} REFUSED")
+        for protocol, names in sorted(plan.left_out.items()):
+            self.say(
+                f"  {protocol:24s} left out of the default sweep: {', '.join(sorted(names))} "
+                "(run them with `labbench --all`, or one with `--only NAME`)"
+            )
         for note in plan.notes:
             self.say(f"  note: {note}")
         for warning in plan.warnings:
             self.say(f"  warning: {warning}")
+        if self.executor.batches:
+            self.say(
+                f"To run: {len(to_run)} of {len(plan.runs)} runs as {self.executor.name} jobs "
+                f"(ready runs in one job array)."
+            )
+            return
         total = sum(self.estimate(s) for s in to_run) / self.workers
         self.say(
             f"To run: {len(to_run)} of {len(plan.runs)} runs with {self.workers} worker(s) of "
@@ -156,81 +204,76 @@ class Sweep:
 
     # -- one run --------------------------------------------------------------------
 
-    def prepare(self, spec: RunSpec) -> Path:
-        """A fresh run folder holding the resolved config and the run's facts."""
-        run_dir = spec.run_dir(self.work_dir)
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
-        run_dir.mkdir(parents=True)
-        Config(spec.cfg).dump(str(run_dir / "config.py"))
-        (run_dir / "config.json").write_text(json.dumps(spec.cfg, indent=1, default=repr))
-        entry, protocol = spec.entry, spec.protocol
-        record = {
-            "config_name": entry.name,
-            "codebase": entry.codebase,
-            "config": entry.config,
-            "protocol": protocol.name,
-            "protocol_version": protocol.version,
-            "seed": spec.seed,
-            "run_hash": spec.run_hash,
-            "mode": spec.mode,
-            "metric_key": protocol.metric.key,
-            "metric_name": protocol.metric.name,
-            "greater_is_better": protocol.metric.greater_is_better,
-            "input_size": list(protocol.input_size),
-            "launcher": self.executor.launcher,
-            # Deterministic protocols train on one CPU thread: float sums then add up in
-            # the same order on every machine, whatever --workers splits the cores into.
-            "threads": 1 if protocol.deterministic else self.executor.threads,
-            "stop_after_epochs": protocol.stop_after_epochs,
-            "paper_title": entry.paper_title,
-            "paper_url": entry.paper_url,
-            "expected": entry.expected,
-            "environment": environment_info(),
-        }
-        write_json(run_dir / "run.json", record)
-        return run_dir
+    def prepare(self, spec: RunSpec) -> RunFolder:
+        """The run's folder with the resolved config and the run's facts. An unfinished
+        run keeps its last checkpoint (it resumes); ``rerun`` starts it from scratch."""
+        folder = self.folder(spec)
+        if self.rerun:
+            folder.reset()
+        folder.prepare(Config(spec.cfg).pretty_text, spec.cfg, run_record(spec, self.executor))
+        return folder
 
-    def finish(self, spec: RunSpec, run_dir: Path, exit_status: int, wall: float) -> Outcome:
+    def finish(self, spec: RunSpec, folder: RunFolder, exit_status: int, wall: float) -> Outcome:
         """Record how a worker ended; a worker that died without a result is a failure."""
-        result = read_result(run_dir)
+        result = folder.result()
         if result is None:
-            log = run_dir / "log.txt"
-            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
             result = {
                 "status": "failed",
                 "error": f"the worker exited with status {exit_status} without a result "
-                "(killed, out of memory, or crashed); see the log tail",
-                "traceback": tail,
+                "(killed, out of memory, or crashed); see the log tail. Run the sweep "
+                "again to resume it from its last checkpoint",
+                "traceback": folder.log_tail(),
             }
         result["wall_time_s"] = wall
         result["exit_status"] = exit_status
-        write_json(run_dir / "result.json", result)
+        folder.write_result(result)
         self._observed[spec.protocol.name].append(wall)
         if result.get("warning"):
             self.say(f"  warning: {spec.key}: {result['warning']}")
         return Outcome(
-            spec, run_dir, result["status"], result.get("error", ""), result.get("metric")
+            spec, folder.path, result["status"], result.get("error", ""), result.get("metric")
         )
 
-    def log(self, run_dir: Path) -> None:
+    def log(self, folder: RunFolder | Path) -> None:
         """Send one run folder to MLflow; on the first failure stop trying and keep the
         rest locally."""
+        folder = RunFolder(folder)
         if self.tracker is None:
             return
         if self.report.tracking_error is not None:
-            self.report.unsynced.append(run_dir)
+            self.report.unsynced.append(folder.path)
             return
         try:
-            self.tracker.log_run(run_dir, replace=self.rerun)
+            self.tracker.log_run(folder, replace=self.rerun)
         except Exception as err:  # server down, network, permissions: keep it local
             self.report.tracking_error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
-            self.report.unsynced.append(run_dir)
+            self.report.unsynced.append(folder.path)
             self.say(
                 f"\nMLflow at {self.tracker.uri} cannot be reached "
                 f"({self.report.tracking_error}); training goes on and results are kept in "
                 f"{self.work_dir} for `labbench --sync`."
             )
+
+    def cached(self, spec: RunSpec) -> Outcome:
+        """A run that finished earlier (here or in another sweep): logged if it was not."""
+        folder = self.folder(spec)
+        result = folder.result() or {}
+        outcome = Outcome(spec, folder.path, "cached", "", result.get("metric"))
+        self.report.outcomes.append(outcome)
+        logged = folder.logged()
+        if self.tracker is not None and (
+            not logged or logged.get("tracking_uri") != self.tracker.uri
+        ):
+            self.log(folder)
+        return outcome
+
+    def skip(self, spec: RunSpec, reason: str) -> Outcome:
+        """Record ``spec`` as failed without training it."""
+        folder = self.prepare(spec)
+        folder.write_result({"status": "failed", "error": reason})
+        outcome = Outcome(spec, folder.path, "failed", reason)
+        self.report.outcomes.append(outcome)
+        return outcome
 
     # -- the sweep ------------------------------------------------------------------
 
@@ -239,75 +282,112 @@ class Sweep:
         self.report.refused = list(plan.refused)
         to_run = [s for s in plan.runs if self.rerun or not self.is_finished(s)]
         self.print_plan(plan, to_run)
+        scheduler = Scheduler(plan.runs)
         waiting = {id(s) for s in to_run}
-        for spec in plan.runs:
-            if id(spec) not in waiting:
-                run_dir = spec.run_dir(self.work_dir)
-                result = read_result(run_dir) or {}
-                self.report.outcomes.append(
-                    Outcome(spec, run_dir, "cached", "", result.get("metric"))
-                )
-                if not (run_dir / LOGGED_MARKER).exists():
-                    self.log(run_dir)
-        pending = deque(to_run)
-        active: dict[Path, tuple[RunSpec, object, float]] = {}
+        active: dict[Path, Active] = {}
         done, total = 0, len(to_run)
+        held_elsewhere: dict[Path, str] = {}
         try:
-            while pending or active:
-                self.publish_upstream(plan)
-                while len(active) < self.workers:
-                    spec = self.next_ready(pending)
-                    if spec is None:
-                        break
-                    blocked = self.upstream_error(spec)
+            while scheduler.unfinished or active:
+                starting: list[tuple[RunSpec, RunFolder, IO[str]]] = []
+                for spec in scheduler.take(max(0, self.workers - len(active))):
+                    if id(spec) not in waiting:
+                        self.cached(spec)
+                        self._ended(scheduler, spec)
+                        continue
+                    blocked = self.zoo.upstream_error(spec.upstream) if self.zoo else ""
                     if blocked:
                         outcome = self.skip(spec, blocked)
                         done += 1
                         self.say_outcome(outcome, done, total)
-                        self.log(outcome.run_dir)
+                        self.log(self.folder(spec))
+                        self._ended(scheduler, spec)
                         continue
-                    run_dir = self.prepare(spec)
-                    active[run_dir] = (spec, self.executor.start(run_dir), time.monotonic())
-                if pending and not active and self.next_ready(pending) is None:
-                    for spec in list(pending):  # cannot happen with a plan from build_plan
-                        pending.remove(spec)
-                        self.skip(spec, "the runs it starts from are not part of this sweep")
+                    folder = self.folder(spec)
+                    try:
+                        lock = folder.acquire()
+                    except RunLockedError as err:
+                        if folder.path not in held_elsewhere:
+                            held_elsewhere[folder.path] = str(err)
+                            self.say(f"  {spec.key}: {err}")
+                        scheduler.put_back(spec)
+                        continue
+                    held_elsewhere.pop(folder.path, None)
+                    if not self.rerun and folder.is_finished():  # another sweep trained it
+                        folder.release(lock)
+                        waiting.discard(id(spec))
+                        self.cached(spec)
                         done += 1
-                for run_dir, (spec, process, started) in list(active.items()):
-                    status = self.executor.poll(process)
+                        self._ended(scheduler, spec)
+                        continue
+                    handle = self.executor.attach(folder)
+                    if handle is not None:  # a job of an earlier sweep still runs it
+                        self.say(f"  {spec.key}: following job {folder.job()['job_id']}")
+                        active[folder.path] = Active(spec, folder, handle, lock, time.monotonic())
+                        continue
+                    starting.append((spec, self.prepare(spec), lock))
+                handles = self.executor.start_all([f.path for _, f, _ in starting])
+                for (spec, folder, lock), handle in zip(starting, handles):
+                    active[folder.path] = Active(spec, folder, handle, lock, time.monotonic())
+                for path, run in list(active.items()):
+                    status = self.executor.poll(run.handle)
                     if status is None:
                         continue
-                    del active[run_dir]
-                    outcome = self.finish(spec, run_dir, status, time.monotonic() - started)
+                    del active[path]
+                    outcome = self.finish(
+                        run.spec, run.folder, status, time.monotonic() - run.started
+                    )
                     self.report.outcomes.append(outcome)
                     done += 1
                     self.say_outcome(outcome, done, total)
-                    self.log(run_dir)
-                self.show_progress(done, total, pending, active)
-                if active:
+                    self.log(run.folder)
+                    run.folder.release(run.lock)
+                    self._ended(scheduler, run.spec)
+                self.show_progress(done, total, scheduler, active)
+                if active or held_elsewhere:
                     time.sleep(self.poll_s)
         except KeyboardInterrupt:
-            for _spec, process, _started in active.values():
-                process.terminate()
-            for _spec, process, _started in active.values():
-                process.wait()
             self.report.interrupted = True
-            self.say(
-                f"\nInterrupted: {total - done} run(s) unfinished. Run the same command again "
-                "to train only what is missing."
-            )
+            if self.executor.batches:
+                self.say(
+                    f"\nInterrupted: {len(active)} job(s) keep running on the cluster. Run the "
+                    "same command again to follow them and collect their results "
+                    "(`labbench --status` shows where they are)."
+                )
+            else:
+                for run in active.values():
+                    run.handle.terminate()
+                for run in active.values():
+                    run.handle.wait()
+                self.say(
+                    f"\nInterrupted: {total - done} run(s) unfinished. Run the same command "
+                    "again to train only what is missing; interrupted runs resume from their "
+                    "last checkpoint."
+                )
+        finally:
+            for run in active.values():
+                run.folder.release(run.lock)
+            self.progress.close()
         self.log_aggregates(plan)
-        if self.local_zoo is not None and not self.report.interrupted:
-            self.publish_all(plan)
+        if self.zoo is not None and not self.report.interrupted:
+            self.publish_all(scheduler)
         return self.report
 
-    # -- the local zoo --------------------------------------------------------------
+    def _ended(self, scheduler: Scheduler, spec: RunSpec) -> None:
+        """Count a run as ended; when it was its group's last, publish the group if
+        others start from it, then let those go."""
+        key = scheduler.ended(spec)
+        if key is None:
+            return
+        if self.zoo is not None and key in scheduler.needed_upstream():
+            specs = scheduler.groups[key]
+            if self._group_state(specs) == "done":
+                self.zoo.publish(key, [self.folder(s) for s in specs])
+            else:
+                self.zoo.refuse(key, "one of its runs failed")
+        scheduler.release(key)
 
-    def _groups(self, plan: Plan) -> dict[tuple[str, str], list[RunSpec]]:
-        groups: dict[tuple[str, str], list[RunSpec]] = defaultdict(list)
-        for spec in plan.runs:
-            groups[(spec.protocol.name, spec.entry.name)].append(spec)
-        return groups
+    # -- the local zoo --------------------------------------------------------------
 
     def _group_state(self, specs: list[RunSpec]) -> str:
         """'done' when every run finished, 'failed' when one failed, else 'running'."""
@@ -317,85 +397,17 @@ class Sweep:
             return "failed"
         return "done" if all(state in ("finished", "cached") for state in states) else "running"
 
-    def publish_group(self, key: tuple[str, str], specs: list[RunSpec]) -> None:
-        """Publish one config's finished seeds to the local zoo (the representative seed,
-        with the mean and std over all of them)."""
-        from labbench.publish import publish
-
-        try:
-            publish(
-                [s.run_dir(self.work_dir) for s in specs],
-                self.local_zoo,
-                manifest_dir=self.local_zoo,
-            )
-        except Exception as err:  # recorded: the runs that need it fail with this reason
-            self._published[key] = f"publishing it failed ({type(err).__name__}: {err})"
-            self.say(f"  {key[1]}: {self._published[key]}")
-            return
-        self._published[key] = None
-        self.say(f"  published {key[1]} ({key[0]}) to the local zoo {self.local_zoo}")
-
-    def publish_upstream(self, plan: Plan) -> None:
-        """Publish every config that other runs start from, once all its seeds are done."""
-        needed = {key for spec in plan.runs for key in spec.upstream}
-        for key, specs in self._groups(plan).items():
-            if key not in needed or key in self._published:
-                continue
-            state = self._group_state(specs)
-            if state == "done":
-                self.publish_group(key, specs)
-            elif state == "failed":
-                self._published[key] = "one of its runs failed"
-
-    def publish_all(self, plan: Plan) -> None:
+    def publish_all(self, scheduler: Scheduler) -> None:
         """At the end of the sweep: every config whose seeds all finished goes to the local
         zoo, where ``zoo://NAME`` finds it (``OPENLAB_ZOO_MANIFESTS``)."""
-        published = 0
-        for key, specs in self._groups(plan).items():
-            if key not in self._published and self._group_state(specs) == "done":
-                self.publish_group(key, specs)
-            published += self._published.get(key, "") is None
-        if published:
-            from labcore.zoo.docs import render
-            from labcore.zoo.manifest import all_entries
+        for key, specs in scheduler.groups.items():
+            if key not in self.zoo.published and self._group_state(specs) == "done":
+                self.zoo.publish(key, [self.folder(s) for s in specs])
+        self.zoo.write_page()
 
-            page = self.local_zoo / "model_zoo.md"
-            page.write_text(render(all_entries([self.local_zoo])))
-            self.say(
-                f"Local zoo: {published} model(s) in {self.local_zoo} (table: {page}); use "
-                f"them anywhere with\n"
-                f"  OPENLAB_ZOO_MANIFESTS={zoo_manifests_with(self.local_zoo)} lab zoo list"
-            )
-
-    def next_ready(self, pending: deque) -> RunSpec | None:
-        """The first pending run whose upstream weights are published (or can never be);
-        None when every pending run still waits."""
-        for spec in list(pending):
-            if all(key in self._published for key in spec.upstream):
-                pending.remove(spec)
-                return spec
-        return None
-
-    def upstream_error(self, spec: RunSpec) -> str:
-        """Why ``spec`` cannot start ('' when its upstream weights are published)."""
-        reasons = [
-            f"zoo://{name} ({protocol}) was not published: {self._published[(protocol, name)]}"
-            for protocol, name in spec.upstream
-            if self._published.get((protocol, name))
-        ]
-        return "; ".join(reasons)
-
-    def skip(self, spec: RunSpec, reason: str) -> Outcome:
-        """Record ``spec`` as failed without training it."""
-        run_dir = self.prepare(spec)
-        write_json(run_dir / "result.json", {"status": "failed", "error": reason})
-        outcome = Outcome(spec, run_dir, "failed", reason)
-        self.report.outcomes.append(outcome)
-        return outcome
+    # -- reporting ------------------------------------------------------------------
 
     def say_outcome(self, outcome: Outcome, done: int, total: int) -> None:
-        if self._last_progress and self._is_tty():
-            self.out.write("\r\033[K")
         metric = outcome.spec.protocol.metric.name
         if outcome.status == "finished":
             detail = f"{metric}={outcome.metric:.4f}" if outcome.metric is not None else ""
@@ -403,51 +415,41 @@ class Sweep:
             detail = f"FAILED: {outcome.error.splitlines()[0] if outcome.error else ''}"
         self.say(f"[{done}/{total}] {outcome.spec.key} {detail}")
 
-    def _is_tty(self) -> bool:
-        return hasattr(self.out, "isatty") and self.out.isatty()
-
-    def show_progress(self, done: int, total: int, pending: deque, active: dict) -> None:
+    def show_progress(
+        self, done: int, total: int, scheduler: Scheduler, active: dict[Path, Active]
+    ) -> None:
         now = time.monotonic()
-        interval = 0.5 if self._is_tty() else self.progress_every_s
-        if not active or now - self._last_progress < interval:
-            return
-        self._last_progress = now
-        parts, remaining = [], sum(self.estimate(s) for s in pending)
-        for run_dir, (spec, _process, started) in active.items():
-            elapsed = now - started
+        parts, remaining = [], sum(self.estimate(s) for s in scheduler.waiting())
+        for run in active.values():
+            progress = run.folder.progress()
             try:
-                progress = json.loads((run_dir / "progress.json").read_text())
                 it, max_iters = int(progress["iter"]), int(progress["max_iters"])
-                per_iter = progress["elapsed"] / max(it, 1)
-                left = per_iter * (max_iters - it)
+                left = progress["elapsed"] / max(it, 1) * (max_iters - it)
                 state = "evaluating" if it == max_iters else f"iter {it}/{max_iters}"
-                parts.append(f"{spec.key} {state}")
-            except (OSError, ValueError, KeyError):
-                left = max(0.0, self.estimate(spec) - elapsed)
-                parts.append(f"{spec.key} starting")
+                parts.append(f"{run.spec.key} {state}")
+            except (TypeError, ValueError, KeyError):
+                left = max(0.0, self.estimate(run.spec) - (now - run.started))
+                parts.append(f"{run.spec.key} starting")
             remaining += left
-        eta = format_seconds(remaining / self.workers)
-        line = f"[{done}/{total} done] {' | '.join(parts)} | ETA {eta}"
-        if self._is_tty():
-            self.out.write("\r\033[K" + line[:200])
-            self.out.flush()
-        else:
-            self.say(line)
+        self.progress.status(done, total, parts, remaining / min(self.workers, max(1, len(active))))
 
     def log_aggregates(self, plan: Plan) -> None:
         """Update each config's parent run with the statistics over its logged seeds."""
         if self.tracker is None or self.report.tracking_error is not None:
             return
+        groups: dict[GroupKey, list[RunFolder]] = defaultdict(list)
+        for spec in plan.runs:
+            groups[group_key(spec)].append(self.folder(spec))
         try:
-            for specs in self._groups(plan).values():
-                self.tracker.log_aggregate([s.run_dir(self.work_dir) for s in specs])
+            for folders in groups.values():
+                self.tracker.log_aggregate(folders)
         except Exception as err:
             self.report.tracking_error = f"{type(err).__name__}: {err}".splitlines()[0][:300]
 
     def summary(self) -> None:
         """Print the outcome of the sweep: counts, failures with their logs, unsynced runs."""
         report = self.report
-        counts = defaultdict(int)
+        counts: dict[str, int] = defaultdict(int)
         for outcome in report.outcomes:
             counts[outcome.status] += 1
         self.say(
@@ -455,9 +457,8 @@ class Sweep:
             f"{counts['failed']} failed, {len(report.refused)} refused."
         )
         for outcome in report.failures:
-            self.say(
-                f"  FAILED {outcome.spec.key}: {outcome.error.splitlines()[0] if outcome.error else ''}"
-            )
+            first = outcome.error.splitlines()[0] if outcome.error else ""
+            self.say(f"  FAILED {outcome.spec.key}: {first}")
             self.say(f"         traceback and log: {outcome.run_dir}/result.json, log.txt")
         for refusal in report.refused:
             self.say(f"  REFUSED {refusal.protocol}/{refusal.config_name}:")
@@ -469,3 +470,36 @@ class Sweep:
                 f"({report.tracking_error}). They are kept in {self.work_dir}/runs; send them "
                 f"when the server is back with:\n  labbench --sync --work-dir {self.work_dir}"
             )
+
+
+def run_states(
+    plan: Plan, work_dir: Path, executor: Executor | None = None
+) -> list[dict[str, str]]:
+    """``labbench --status``: per run of ``plan``, its state from its folder (``new``,
+    ``queued``, ``running``, ``interrupted``, ``finished``, ``failed``) and, for a
+    cluster job, the scheduler's state of it."""
+    rows = []
+    for spec in plan.runs:
+        folder = RunFolder(spec.run_dir(work_dir))
+        state, job = folder.state(), folder.job() or {}
+        scheduler_state = ""
+        if job and executor is not None and state not in ("finished", "failed"):
+            handle = executor.attach(folder)
+            scheduler_state = handle.scheduler_state() if handle is not None else "ENDED"
+            if scheduler_state == "PENDING":
+                state = "queued"
+            elif scheduler_state in ("RUNNING", "COMPLETING", "CONFIGURING"):
+                state = "running"
+        progress = folder.progress() or {}
+        where = f"iter {progress['iter']}/{progress['max_iters']}" if progress else ""
+        rows.append(
+            {
+                "run": spec.key,
+                "state": state,
+                "job": str(job.get("job_id", "")),
+                "slurm": scheduler_state,
+                "progress": where,
+                "folder": str(folder.path),
+            }
+        )
+    return rows

@@ -15,56 +15,35 @@ safely sends whatever an unreachable server missed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from labbench.runfolder import RunFolder, run_folders
 from labbench.stats import summarize_seeds
+from labcore.engine.mlflow_backend import default_tracking_uri, flatten_params
 
 # Fail fast when a server is down instead of retrying for minutes; the run stays local.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
+from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
-LOGGED_MARKER = "mlflow.json"
-MAX_PARAM_VALUE = 6000
-MAX_KEY = 250
-ARTIFACTS = ("config.py", "log.txt", "result.json", "scalars.jsonl", "checkpoint.pth")
+__all__ = ["Tracker", "flatten_params", "sync", "tracking_uri"]
 
 
 def tracking_uri(work_dir: str | Path) -> str:
-    """``$MLFLOW_TRACKING_URI``, else a sqlite store in the work folder."""
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
-        return env
-    return f"sqlite:///{Path(work_dir).resolve() / 'mlflow.db'}"
-
-
-def flatten_params(tree: Any, prefix: str = "") -> dict[str, str]:
-    """Dotted keys to string values within MLflow's limits: keys over 250 characters are
-    dropped, values cut at 6000 characters."""
-    flat: dict[str, str] = {}
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            flat.update(flatten_params(value, f"{prefix}{key}."))
-        return flat
-    key = prefix.rstrip(".")
-    if key and len(key) <= MAX_KEY:
-        flat[key] = str(tree)[:MAX_PARAM_VALUE]
-    return flat
-
-
-def read_scalars(run_dir: Path) -> list[dict[str, Any]]:
-    """The per-iteration records a worker wrote (``scalars.jsonl``)."""
-    path = run_dir / "scalars.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """``$MLFLOW_TRACKING_URI``, else a sqlite store in the work folder (labcore's
+    :func:`~labcore.engine.mlflow_backend.default_tracking_uri`, as ``lab train``)."""
+    return default_tracking_uri(work_dir)
 
 
 def _chunks(items: list, size: int):
@@ -72,15 +51,44 @@ def _chunks(items: list, size: int):
         yield items[start : start + size]
 
 
+@contextlib.contextmanager
+def store_lock(path: Path | None) -> Iterator[None]:
+    """An exclusive lock on ``path`` (None: no lock) between processes on this work dir.
+
+    Two sweeps that start at once on a fresh sqlite store would both create its schema
+    (alembic then fails with "Online migration expected to match one row"), and two
+    sweeps logging runs of one config would both create its parent run; both happen
+    under this lock.
+    """
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 class Tracker:
     """Logs run folders to one MLflow tracking store."""
 
-    def __init__(self, uri: str, *, artifact_root: Path | None = None):
+    def __init__(
+        self, uri: str, *, artifact_root: Path | None = None, lock_file: Path | None = None
+    ):
         self.uri = uri
-        self.client = MlflowClient(tracking_uri=uri)
         # sqlite stores would put artifacts in ./mlruns of whatever folder we run from.
         local = uri.startswith("sqlite:") or uri.startswith("file:")
         self.artifact_root = artifact_root if local else None
+        if lock_file is None and uri.startswith("sqlite:///"):
+            lock_file = Path(uri[len("sqlite:///") :]).with_suffix(".lock")
+        self.lock_file = lock_file
+        with store_lock(self.lock_file):  # creates the schema of a new store, once
+            self.client = MlflowClient(tracking_uri=uri)
+            if uri.startswith("sqlite:"):
+                self.client.search_experiments(max_results=1)
 
     def experiment_id(self, protocol: str) -> str:
         """The experiment of ``protocol``, created on first use."""
@@ -90,7 +98,13 @@ class Tracker:
         location = None
         if self.artifact_root is not None:
             location = (self.artifact_root / protocol).resolve().as_uri()
-        return self.client.create_experiment(protocol, artifact_location=location)
+        try:
+            return self.client.create_experiment(protocol, artifact_location=location)
+        except MlflowException:  # another process created it first
+            experiment = self.client.get_experiment_by_name(protocol)
+            if experiment is None:
+                raise
+            return experiment.experiment_id
 
     def _find(self, experiment_id: str, **tags: str) -> list:
         clauses = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
@@ -125,18 +139,27 @@ class Tracker:
         )
         return run.info.run_id
 
-    def log_run(self, run_dir: Path, *, replace: bool = False) -> str:
+    def log_run(self, folder: RunFolder | Path, *, replace: bool = False) -> str:
         """Log one finished or failed run folder; returns the seed run's id.
 
-        A run already logged under the same hash is not logged again unless ``replace``
-        (a retrained run); a partial one (an interrupted upload) is replaced.
+        A run already logged under the same hash with the same status is not logged again
+        unless ``replace`` (a retrained run); a partial one (an interrupted upload) and a
+        failed one that has finished since (a resumed run) are replaced.
         """
-        record = json.loads((run_dir / "run.json").read_text())
-        result = json.loads((run_dir / "result.json").read_text())
+        folder = RunFolder(folder) if not isinstance(folder, RunFolder) else folder
+        with store_lock(self.lock_file):
+            return self._log_run(folder, replace=replace)
+
+    def _log_run(self, folder: RunFolder, *, replace: bool) -> str:
+        record = folder.record()
+        result = folder.result() or {"status": "failed", "error": "no result.json"}
         experiment_id = self.experiment_id(record["protocol"])
         for existing in self._find(experiment_id, **{"labbench.run_hash": record["run_hash"]}):
-            if existing.data.tags.get("labbench.logged") == "complete" and not replace:
-                self._mark_logged(run_dir, existing.info.run_id, existing.data.tags)
+            same = existing.data.tags.get("labbench.status") == result["status"]
+            if existing.data.tags.get("labbench.logged") == "complete" and same and not replace:
+                folder.write_logged(
+                    self.uri, existing.info.run_id, existing.data.tags.get("mlflow.parentRunId")
+                )
                 return existing.info.run_id
             self.client.delete_run(existing.info.run_id)
         parent = self.parent_run_id(experiment_id, record)
@@ -152,14 +175,15 @@ class Tracker:
             "labbench.status": result["status"],
             **{f"labbench.env.{k}": str(v) for k, v in record.get("environment", {}).items()},
         }
+        if result.get("resumed_from_iter"):
+            tags["labbench.resumed_from_iter"] = str(result["resumed_from_iter"])
         if result["status"] != "finished":
             tags["labbench.error"] = str(result.get("error", ""))[:5000]
         run = self.client.create_run(
             experiment_id, run_name=f"{record['config_name']}-seed{record['seed']}", tags=tags
         )
         run_id = run.info.run_id
-        config = json.loads((run_dir / "config.json").read_text())
-        params = flatten_params(config)
+        params = flatten_params(folder.config())
         params.update(
             {
                 "labbench.protocol": record["protocol"],
@@ -169,30 +193,21 @@ class Tracker:
         )
         for chunk in _chunks([Param(k, v) for k, v in sorted(params.items())], 100):
             self.client.log_batch(run_id, params=chunk)
-        for chunk in _chunks(self._metrics(run_dir, result), 1000):
+        for chunk in _chunks(self._metrics(folder, result), 1000):
             self.client.log_batch(run_id, metrics=chunk)
-        for name in ARTIFACTS:
-            if (run_dir / name).exists():
-                self.client.log_artifact(run_id, str(run_dir / name))
+        for path in folder.artifacts:
+            self.client.log_artifact(run_id, str(path))
         self.client.set_tag(run_id, "labbench.logged", "complete")
         status = "FINISHED" if result["status"] == "finished" else "FAILED"
         self.client.set_terminated(run_id, status=status)
-        self._mark_logged(run_dir, run_id, {"mlflow.parentRunId": parent})
+        folder.write_logged(self.uri, run_id, parent)
         return run_id
 
-    def _mark_logged(self, run_dir: Path, run_id: str, tags: dict[str, str]) -> None:
-        marker = {
-            "tracking_uri": self.uri,
-            "run_id": run_id,
-            "parent_run_id": tags.get("mlflow.parentRunId"),
-        }
-        (run_dir / LOGGED_MARKER).write_text(json.dumps(marker, indent=2))
-
     @staticmethod
-    def _metrics(run_dir: Path, result: dict[str, Any]) -> list[Metric]:
+    def _metrics(folder: RunFolder, result: dict[str, Any]) -> list[Metric]:
         now = int(time.time() * 1000)
         metrics = []
-        for record in read_scalars(run_dir):
+        for record in folder.scalars():
             step = int(record["step"])
             for key, value in record.items():
                 if key != "step" and isinstance(value, int | float) and math.isfinite(value):
@@ -206,19 +221,16 @@ class Tracker:
                 metrics.append(Metric(key, float(value), now, final_step))
         return metrics
 
-    def log_aggregate(self, run_dirs: list[Path]) -> None:
+    def log_aggregate(self, folders: list[RunFolder]) -> None:
         """Write mean, std and 95% interval over the logged seeds of one config to its
         parent run."""
         values, parent, metric_name = [], None, None
-        for run_dir in run_dirs:
-            marker = run_dir / LOGGED_MARKER
-            result_path = run_dir / "result.json"
-            if not marker.exists() or not result_path.exists():
+        for folder in folders:
+            logged, result = folder.logged(), folder.result()
+            if not logged or not result:
                 continue
-            result = json.loads(result_path.read_text())
-            record = json.loads((run_dir / "run.json").read_text())
-            parent = json.loads(marker.read_text()).get("parent_run_id") or parent
-            metric_name = record["metric_name"]
+            parent = logged.get("parent_run_id") or parent
+            metric_name = folder.record()["metric_name"]
             if result["status"] == "finished" and result.get("metric") is not None:
                 values.append(float(result["metric"]))
         if parent is None or not values:
@@ -230,30 +242,24 @@ class Tracker:
             for stat, value in summary.items()
             if value is not None and math.isfinite(value)
         ]
-        self.client.log_batch(
-            parent, metrics=metrics, tags=[RunTag("labbench.seeds_logged", str(len(values)))]
-        )
-        self.client.set_terminated(parent, status="FINISHED")
-
-
-def run_folders(work_dir: Path) -> list[Path]:
-    """Every training run folder (dry runs excluded) that holds a result."""
-    runs = Path(work_dir) / "runs"
-    found = [p.parent for p in runs.glob("*/*/*/result.json")]
-    return sorted(p for p in found if p.parent.parent.parent == runs and (p / "run.json").exists())
+        with store_lock(self.lock_file):
+            self.client.log_batch(
+                parent, metrics=metrics, tags=[RunTag("labbench.seeds_logged", str(len(values)))]
+            )
+            self.client.set_terminated(parent, status="FINISHED")
 
 
 def sync(work_dir: Path, tracker: Tracker) -> tuple[list[Path], list[Path]]:
     """Log every run folder of ``work_dir`` that MLflow has not received yet, then update
     the parent runs of their configs. Returns (logged, already logged)."""
     logged, present = [], []
-    for run_dir in run_folders(work_dir):
-        marker = run_dir / LOGGED_MARKER
-        if marker.exists() and json.loads(marker.read_text()).get("tracking_uri") == tracker.uri:
-            present.append(run_dir)
+    for folder in run_folders(work_dir):
+        marker = folder.logged()
+        if marker and marker.get("tracking_uri") == tracker.uri:
+            present.append(folder.path)
             continue
-        tracker.log_run(run_dir)
-        logged.append(run_dir)
+        tracker.log_run(folder)
+        logged.append(folder.path)
     for config_dir in sorted({p.parent for p in logged}):
-        tracker.log_aggregate(sorted(config_dir.iterdir()))
+        tracker.log_aggregate([RunFolder(p) for p in sorted(config_dir.iterdir()) if p.is_dir()])
     return logged, present

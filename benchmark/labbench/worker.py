@@ -1,23 +1,25 @@
 """One benchmark run in its own process: ``python -m labbench.worker RUN_DIR``.
 
-The run folder holds ``config.py`` (the resolved config) and ``run.json`` (seed, mode,
-metric, input size, launcher), written by the sweep. The worker trains, evaluates, saves
-the weights and writes, on rank 0:
+The run folder (:class:`labbench.runfolder.RunFolder`) holds the resolved config and
+``run.json`` (seed, mode, metric, input size, launcher), written by the sweep. The worker
+trains, evaluates, saves the weights and writes, on rank 0, the run's progress, its
+per-iteration scalars and its result (``finished`` with metrics, train time, peak
+memory, parameters and FLOPs, or ``failed`` with the traceback).
 
-* ``progress.json``  current iteration and total, rewritten as training goes;
-* ``scalars.jsonl``  one line per training iteration (loss terms, learning rate) and per
-                     evaluation;
-* ``result.json``    status ``finished`` with metrics, train time, peak memory,
-                     parameters and FLOPs, or status ``failed`` with the traceback.
+Every run resumes: a checkpoint is saved every ``checkpoint_interval`` of the protocol
+(only the last one is kept, in ``work/``), and a worker started on a folder that holds
+one continues from it through labcore's exact resume (model, optimizer, schedulers, data
+order and random streams), so a run killed, preempted or timed out ends with the same
+weights and metrics as one that was never stopped.
 
-The worker never talks to MLflow: the sweep logs results from these files, so a
-tracking server that goes away cannot stop or lose a training run.
+The worker never talks to MLflow: the sweep logs results from the run folder, so a
+tracking server that goes away (or a compute node without network) cannot stop or lose
+a training run.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import resource
 import sys
@@ -31,14 +33,12 @@ from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
+from labbench.protocol import list_protocols, load_protocol
+from labbench.runfolder import RunFolder
+from labcore.cpu_pins import CpuPins
+from labcore.engine.training import build_runner
 from labcore.errors import NonFiniteLossError
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON atomically (a reader never sees half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+from labcore.models.analysis import complexity
 
 
 def _scalar(value: Any) -> float | None:
@@ -50,20 +50,34 @@ def _scalar(value: Any) -> float | None:
 
 
 class BenchmarkRecordHook(Hook):
-    """Records progress, per-iteration scalars and evaluation metrics into the run folder,
-    stops the run at the first non-finite loss, and (dry runs) after ``stop_after_epochs``."""
+    """Records progress, per-iteration scalars and evaluation metrics into the run folder
+    and (dry runs) stops after ``stop_after_epochs``. A NaN loss is stopped by labcore's
+    NonFiniteLossHook, which :func:`labcore.engine.training.build_runner` adds."""
 
     priority = "VERY_LOW"
 
-    def __init__(self, run_dir: Path, *, write: bool, stop_after_epochs: int | None = None):
-        self.run_dir = run_dir
+    def __init__(self, folder: RunFolder, *, write: bool, stop_after_epochs: int | None = None):
+        self.folder = folder
         self.write = write
         self.stop_after_epochs = stop_after_epochs
         self.val_metrics: dict[str, float] = {}
         self.last_loss: float | None = None
+        self.resumed_from: int = 0
         self._started = time.monotonic()
         self._last_progress = 0.0
-        self._scalars = open(run_dir / "scalars.jsonl", "a") if write else None  # noqa: SIM115
+        self._scalars = None
+
+    def before_train(self, runner) -> None:
+        # runner.iter is the resumed iteration: the scalars past it are written again
+        self.resumed_from = runner.iter
+        if self.write:
+            self._scalars = self.folder.open_scalars(after_step=runner.iter)
+
+    def _total(self, runner) -> int:
+        total = runner.max_iters
+        if self.stop_after_epochs is not None:  # a dry run ends after its first epochs
+            total = min(total, self.stop_after_epochs * len(runner.train_dataloader))
+        return total
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         step = runner.iter + 1
@@ -72,30 +86,18 @@ class BenchmarkRecordHook(Hook):
             number = _scalar(value)
             if number is not None:
                 record[f"train/{key}"] = number
-        loss = record.get("train/loss")
-        if loss is not None:
-            if not math.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"the training loss is {loss} at iteration {step}; the run is stopped. "
-                    "Lower the learning rate or check the data of this config."
-                )
-            self.last_loss = loss
-        lrs = runner.optim_wrapper.get_lr()
-        for name, values in lrs.items():
+        if record.get("train/loss") is not None:
+            self.last_loss = record["train/loss"]
+        for name, values in runner.optim_wrapper.get_lr().items():
             record[f"train/{name}"] = float(values[0])
-        if self._scalars is not None:
-            self._scalars.write(json.dumps(record) + "\n")
-            self._scalars.flush()
-            now = time.monotonic()
-            total = runner.max_iters
-            if self.stop_after_epochs is not None:  # a dry run ends after its first epochs
-                total = min(total, self.stop_after_epochs * len(runner.train_dataloader))
-            if now - self._last_progress > 0.5 or step == total:
-                self._last_progress = now
-                write_json(
-                    self.run_dir / "progress.json",
-                    {"iter": step, "max_iters": total, "elapsed": now - self._started},
-                )
+        if self._scalars is None:
+            return
+        self._scalars.write(json.dumps(record) + "\n")
+        self._scalars.flush()
+        now, total = time.monotonic(), self._total(runner)
+        if now - self._last_progress > 0.5 or step == total:
+            self._last_progress = now
+            self.folder.write_progress(step, total, now - self._started)
 
     def after_train_epoch(self, runner) -> None:
         if self.stop_after_epochs is not None and runner.epoch + 1 >= self.stop_after_epochs:
@@ -114,48 +116,18 @@ class BenchmarkRecordHook(Hook):
             self._scalars.close()
 
 
-def build_runner(cfg: Config, work_dir: Path, launcher: str):
-    """labcore's runner (its defaults and fixes) when available, else MMEngine's."""
-    try:
-        from labcore.engine.training import build_runner as labcore_build_runner
-    except ImportError:
-        from mmengine.runner import Runner
-
-        cfg.work_dir = str(work_dir)
-        cfg.launcher = launcher
-        return Runner.from_cfg(cfg)
-    return labcore_build_runner(cfg, work_dir=str(work_dir), launcher=launcher)
-
-
 def model_complexity(
     model: torch.nn.Module, input_size: tuple[int, int]
 ) -> dict[str, float | None]:
-    """Parameters and FLOPs of one forward pass at ``input_size`` (H, W), batch 1.
-
-    Uses ``labcore.models.analysis.complexity`` when present, else torch's FLOP counter
-    on the model's ``tensor`` mode. FLOPs are ``None`` for a model that cannot run on a
-    bare image tensor.
-    """
+    """Parameters and FLOPs (multiply-adds) of one forward pass at ``input_size`` (H, W),
+    batch 1, by :func:`labcore.models.analysis.complexity`. FLOPs are ``None`` for a model
+    that cannot run on a bare image tensor (a detector needs data samples)."""
     params = float(sum(p.numel() for p in model.parameters()))
     try:
-        from labcore.models.analysis import complexity
-    except ImportError:
-        complexity = None
-    try:
-        if complexity is not None:
-            info = complexity(model, (3, *input_size))
-            return {"params": float(info.get("params", params)), "flops": float(info["flops"])}
-        from torch.utils.flop_counter import FlopCounterMode
-
-        device = next(model.parameters()).device
-        counter = FlopCounterMode(display=False)
-        model.eval()
-        with torch.no_grad(), counter:
-            model(torch.zeros((1, 3, *input_size), device=device), mode="tensor")
-        # torch counts a multiply-add as 2 FLOPs; papers (and MMEngine) count it as 1.
-        return {"params": params, "flops": counter.get_total_flops() / 2}
-    except Exception:  # a detector needs data samples: no FLOPs rather than no result
+        info = complexity(model, (3, *input_size))
+    except Exception:  # no FLOPs rather than no result
         return {"params": params, "flops": None}
+    return {"params": float(info.get("params", params)), "flops": float(info["flops"])}
 
 
 def peak_memory_mb() -> float:
@@ -166,20 +138,28 @@ def peak_memory_mb() -> float:
 
 
 def run(run_dir: Path) -> int:
-    """Train and evaluate the run in ``run_dir``; returns the process exit status."""
-    spec = json.loads((run_dir / "run.json").read_text())
+    """Train and evaluate the run in ``run_dir`` (resuming from its last checkpoint when
+    it has one); returns the process exit status."""
+    folder = RunFolder(run_dir)
+    spec = folder.record()
     threads = int(spec.get("threads") or os.environ.get("OMP_NUM_THREADS", "0"))
     if threads:
         torch.set_num_threads(threads)
     rank = int(os.environ.get("RANK", "0"))
     hook = None
     try:
-        cfg = Config.fromfile(str(run_dir / "config.py"))
+        cfg = Config.fromfile(str(folder.config_file))
         cfg.mlflow = False  # the sweep logs to MLflow from the run folder
-        runner = build_runner(cfg, run_dir / "work", spec["launcher"])
+        runner = build_runner(
+            cfg,
+            work_dir=str(folder.work_dir),
+            resume=True,
+            launcher=spec["launcher"],
+            cpu_pins=run_cpu_pins(spec),
+        )
         rank = get_rank()
         hook = BenchmarkRecordHook(
-            run_dir, write=rank == 0, stop_after_epochs=spec.get("stop_after_epochs")
+            folder, write=rank == 0, stop_after_epochs=spec.get("stop_after_epochs")
         )
         runner.register_hook(hook)
         start = time.monotonic()
@@ -191,18 +171,23 @@ def run(run_dir: Path) -> int:
         if rank != 0:
             return 0
         runner.save_checkpoint(
-            str(run_dir), "checkpoint.pth", save_optimizer=False, save_param_scheduler=False
+            str(folder.path),
+            folder.weights_file.name,
+            save_optimizer=False,
+            save_param_scheduler=False,
         )
         model = getattr(runner.model, "module", runner.model)
         result = {
             "status": "finished",
             "metrics": metrics,
             "metric": metrics.get(spec["metric_key"]),
-            "final_loss": hook.last_loss,
+            "final_loss": _final_loss(folder, hook),
             "train_time_s": train_time,
             "peak_memory_mb": peak_memory_mb(),
             "iterations": runner.iter,
-            "checkpoint": str(run_dir / "checkpoint.pth"),
+            "resumed_from_iter": hook.resumed_from,
+            "checkpoint": str(folder.weights_file),
+            "cpu": runner.cfg.cpu_provenance,
             **model_complexity(model, tuple(spec["input_size"])),
         }
         if spec["metric_key"] not in metrics:
@@ -211,40 +196,56 @@ def run(run_dir: Path) -> int:
                 f"the evaluator reported {sorted(metrics)}, not the protocol's metric "
                 f"{spec['metric_key']!r}; the config's evaluator must compute it."
             )
-        write_json(run_dir / "result.json", result)
+        folder.write_result(result)
         return 0 if result["status"] == "finished" else 1
     except NonFiniteLossError as err:
         if spec.get("mode") != "dry-run":
-            return _record_failure(err, rank, run_dir)
+            return _record_failure(err, rank, folder)
         # A dry run trains from untrained weights (no pretrained backbone is loaded), where
         # a deep network with frozen normalisation can diverge in two steps: the config
         # built and stepped, which is what a dry run checks; the loss is reported.
         if rank == 0:
-            write_json(
-                run_dir / "result.json",
-                {"status": "finished", "metrics": {}, "metric": None, "warning": str(err)},
+            folder.write_result(
+                {"status": "finished", "metrics": {}, "metric": None, "warning": str(err)}
             )
         return 0
     except BaseException as err:  # recorded, then the sweep goes on with the next run
-        return _record_failure(err, rank, run_dir)
+        return _record_failure(err, rank, folder)
     finally:
         if hook is not None:
             hook.close()
 
 
-def _record_failure(err: BaseException, rank: int, run_dir: Path) -> int:
+def _final_loss(folder: RunFolder, hook: BenchmarkRecordHook) -> float | None:
+    """The last training loss: this process's, or (a run resumed after its last
+    iteration) the last one recorded in the folder."""
+    if hook.last_loss is not None:
+        return hook.last_loss
+    losses = [r["train/loss"] for r in folder.scalars() if "train/loss" in r]
+    return losses[-1] if losses else None
+
+
+def _record_failure(err: BaseException, rank: int, folder: RunFolder) -> int:
     """Write ``err`` with its traceback as the run's failed result; exit status 1."""
     if rank == 0:
-        write_json(
-            run_dir / "result.json",
+        folder.write_result(
             {
                 "status": "failed",
                 "error": f"{type(err).__name__}: {err}",
                 "traceback": traceback.format_exc(),
-            },
+            }
         )
     traceback.print_exc()
     return 1
+
+
+def run_cpu_pins(spec: dict[str, Any]) -> CpuPins | None:
+    """The CPU pins of a run: ``cpu_pins`` of its run.json, else its protocol's."""
+    if "cpu_pins" in spec:
+        return CpuPins.from_spec(spec["cpu_pins"])
+    if spec.get("protocol") in list_protocols():
+        return load_protocol(spec["protocol"]).cpu_pins
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m labbench.worker RUN_DIR", file=sys.stderr)
         return 2
+    pins = run_cpu_pins(RunFolder(Path(args[0])).record())
+    if pins is not None and not pins.in_effect():  # kernels are chosen when torch loads
+        command = [sys.executable, "-m", "labbench.worker", args[0]]
+        os.execve(sys.executable, command, pins.environment())
     return run(Path(args[0]))
 
 

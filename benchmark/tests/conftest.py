@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,8 @@ METRICS = _REGISTRIES["METRICS"]
 """
 
 MODELS = '''
+import time
+
 import torch
 from mmengine.model import BaseModel
 from torch import nn
@@ -41,11 +45,12 @@ from benchtoy.registry import MODELS
 class ToyClassifier(BaseModel):
     """conv -> relu -> global pool -> linear, on Tensor[B, 3, H, W]."""
 
-    def __init__(self, *, width=8, num_classes=4, fail_at_iter=None, init_cfg=None):
+    def __init__(self, *, width=8, num_classes=4, fail_at_iter=None, delay_s=0.0, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.conv = nn.Conv2d(3, width, 3, padding=1)
         self.fc = nn.Linear(width, num_classes)
         self.fail_at_iter = fail_at_iter
+        self.delay_s = delay_s  # a slow step, so a test can stop a run in the middle
         self.calls = 0
 
     def forward(self, inputs, data_samples=None, mode="tensor"):
@@ -55,6 +60,7 @@ class ToyClassifier(BaseModel):
             return logits
         if mode == "loss":
             self.calls += 1
+            time.sleep(self.delay_s)
             if self.fail_at_iter is not None and self.calls >= self.fail_at_iter:
                 raise RuntimeError(f"toy failure at iteration {self.calls}")
             return {"loss": nn.functional.cross_entropy(logits, data_samples)}
@@ -164,6 +170,16 @@ Models:
     Collection: Toy
     Task: image-classification
     Protocols: [toy-finetune]
+  - Name: toy_slow
+    Config: tiny/toy_slow.py
+    Collection: Toy
+    Task: image-classification
+    Protocols: [toy-resume]
+  - Name: toy_wide_slow
+    Config: tiny/toy_wide_slow.py
+    Collection: Toy
+    Task: image-classification
+    Protocols: [toy-resume]
 """
 
 PROTOCOL = """
@@ -179,6 +195,7 @@ dataset:
   synthetic: {task: cls, seed: 0, num_train: 32, num_val: 16, image_size: 16}
 input_size: [16, 16]
 budget: {max_iters: 8, batch_size: 8}
+checkpoint_interval: 4
 metric: {key: accuracy/top1, name: top1, greater_is_better: true}
 seeds: [0, 1]
 deterministic: true
@@ -232,6 +249,12 @@ def write_toy_world(root: Path) -> ToyWorld:
     for name, upstream in (("toy_finetune", "toy_a"), ("toy_after_fail", "toy_fail")):
         init = f', init_cfg=dict(type="Pretrained", checkpoint="zoo://{upstream}")'
         configs.joinpath(f"{name}.py").write_text(CONFIG_BASE.format(width=8, extra=init, tail=""))
+    configs.joinpath("toy_slow.py").write_text(
+        CONFIG_BASE.format(width=8, extra=", delay_s=0.15", tail="")
+    )
+    configs.joinpath("toy_wide_slow.py").write_text(
+        CONFIG_BASE.format(width=16, extra=", delay_s=0.15", tail="")
+    )
     protocols = root / "protocols"
     protocols.mkdir()
     (protocols / "toy-tiny.yaml").write_text(PROTOCOL)
@@ -241,9 +264,61 @@ def write_toy_world(root: Path) -> ToyWorld:
         "baseline: toy_a", "baseline: toy_finetune"
     )
     (protocols / "toy-finetune.yaml").write_text(finetune)
+    # a longer run with checkpoints every 6 iterations, to be killed in the middle
+    resume = PROTOCOL.replace("name: toy-tiny", "name: toy-resume").replace(
+        "version: 3", "version: 1"
+    )
+    resume = resume.replace("max_iters: 8,", "max_iters: 24,").replace(
+        "checkpoint_interval: 4", "checkpoint_interval: 6"
+    )
+    resume = resume.replace("baseline: toy_a", "baseline: toy_slow").replace(
+        "seeds: [0, 1]", "seeds: [0]"
+    )
+    (protocols / "toy-resume.yaml").write_text(resume)
     data = root / "data"
     data.mkdir()
     return ToyWorld(root=root, package=package, protocols=protocols, data=data)
+
+
+LAUNCH = """
+import sys
+from pathlib import Path
+
+from labbench import cli, discovery
+
+discovery.discover_codebases = lambda: {{"benchtoy": Path({package!r})}}
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def sweep_process(world: ToyWorld, *args: str, **popen) -> subprocess.Popen:
+    """``labbench ARGS`` in a process of its own, with the toy codebase registered (as
+    :func:`toy_environment` does in this one); stdout and stderr together."""
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=os.pathsep.join(
+            filter(None, [str(world.package.parent), env.get("PYTHONPATH")])
+        ),
+        OPENLAB_PROTOCOLS=str(world.protocols),
+        BENCHTOY_DATA=str(world.data),
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("MLFLOW_TRACKING_URI", None)
+    code = LAUNCH.format(package=str(world.package))
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **popen,
+    )
+
+
+@pytest.fixture(scope="session")
+def start_sweep():
+    """:func:`sweep_process`: ``start_sweep(world, *args)`` starts a sweep process."""
+    return sweep_process
 
 
 @pytest.fixture(scope="session")

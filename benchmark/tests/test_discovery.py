@@ -17,7 +17,8 @@ def test_installed_codebases_are_found_through_entry_points():
 def test_metafile_models_with_protocols_are_registered(toy_world):
     entries = {e.name: e for e in registered_configs()}
     assert set(entries) == {  # toy_unlisted has no protocol
-        "toy_a", "toy_b", "toy_fail", "toy_override", "toy_finetune", "toy_after_fail"
+        "toy_a", "toy_b", "toy_fail", "toy_override", "toy_finetune", "toy_after_fail",
+        "toy_slow", "toy_wide_slow",
     }  # fmt: skip
     a = entries["toy_a"]
     assert a.config == "benchtoy::tiny/toy_a.py" and a.path.is_file()

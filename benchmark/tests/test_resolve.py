@@ -60,7 +60,10 @@ def test_merge_fills_budget_seed_and_data_and_keeps_the_model(toy_world):
         "split": "train",
     }
     assert merged["randomness"] == {"seed": 5, "deterministic": True}
-    assert merged["default_hooks"]["checkpoint"]["interval"] == 8
+    # the protocol's checkpoint interval; the last checkpoint is kept for resuming
+    checkpoint = merged["default_hooks"]["checkpoint"]
+    assert checkpoint["interval"] == 4 and checkpoint["max_keep_ckpts"] == 1
+    assert checkpoint["save_last"] and checkpoint["by_epoch"] is False
     assert merged["log_processor"]["by_epoch"] is False
     with pytest.raises(ProtocolConflictError, match="train_cfg.max_iters: config has 100"):
         merge_protocol(
