@@ -287,6 +287,7 @@ from pathlib import Path
 from labbench import cli, discovery
 
 discovery.discover_codebases = lambda: {{"benchtoy": Path({package!r})}}
+discovery.discover_projects = lambda: []
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -341,6 +342,7 @@ def toy_environment(world: ToyWorld):
         patch.setenv("BENCHTOY_DATA", str(world.data))
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         patch.setattr(discovery, "discover_codebases", lambda: {"benchtoy": world.package})
+        patch.setattr(discovery, "discover_projects", lambda: [])
         yield world
 
 

@@ -119,7 +119,7 @@ def test_imagenet_config_trains_two_iterations(config, fake_imagenet, tmp_path):
     cfg = load_config(f"labcls::{config}")
     cfg.mlflow = False
     cfg.default_hooks.checkpoint = None
-    cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=100)  # validate below
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=100)  # evaluated below
     schedulers = cfg.param_scheduler
     schedulers = schedulers if isinstance(schedulers, list) else [schedulers]
     cfg.param_scheduler = [  # the parts of the schedule that start in the first epoch
@@ -138,5 +138,5 @@ def test_imagenet_config_trains_two_iterations(config, fake_imagenet, tmp_path):
         ema_hook = next(h for h in runner.hooks if type(h).__name__ == "EMAHook")
         averaged = dict(ema_hook.ema_model.module.named_parameters())
         assert averaged.keys() == dict(runner.model.named_parameters()).keys()
-    metrics = runner.val_loop.run()
+    metrics = runner.test()
     assert 0.0 <= metrics["accuracy/top1"] <= metrics["accuracy/top5"] <= 1.0

@@ -68,6 +68,19 @@ def test_train_then_test_through_the_command_line(toy_config, tmp_path):
     assert metrics["mse"] == pytest.approx(per_sample.mean().item(), rel=1e-5)
 
 
+def test_lab_test_refuses_a_checkpoint_of_another_model(toy_config, tmp_path, capsys):
+    config = toy_config(max_length=1)
+    other = tmp_path / "other.pth"
+    torch.save({"state_dict": {"encoder.weight": torch.zeros(3, 3)}}, other)
+    argv = ["test", str(config), str(other), "--work-dir", str(tmp_path / "w"), "--no-mlflow"]
+    status, err = _run_main(argv, capsys)
+    assert status == 2
+    assert "unexpected keys (1): encoder.weight" in err and "missing keys" in err
+    assert "--allow-partial" in err
+    status, err = _run_main([*argv, "--allow-partial"], capsys)
+    assert status == 0, err
+
+
 def _run_main(argv, capsys) -> tuple[int, str]:
     status = main(argv)
     return status, capsys.readouterr().err

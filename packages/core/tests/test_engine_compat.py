@@ -157,7 +157,7 @@ def test_downloads_load_restricted(tmp_path, monkeypatch):
     torch.save({"x": _Payload()}, evil)
     loaded = load_from_http(good.as_uri(), map_location="cpu", model_dir=str(tmp_path / "a"))
     assert loaded["meta"]["epoch"] == 1
-    with pytest.raises(CheckpointError, match="not allowed"):
+    with pytest.raises(CheckpointError, match=r"not allowed to be unpickled \(global posix\.getcwd\)"):
         load_from_http(evil.as_uri(), map_location="cpu", model_dir=str(tmp_path / "b"))
 
     # MMEngine's loader unpickles a download unrestricted: the payload runs
@@ -244,3 +244,19 @@ def test_import_labcore_is_light_and_fixes_apply_when_mmengine_loads():
         [sys.executable, "-c", LIGHT_IMPORT], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+def test_a_plain_pickle_is_named_with_what_it_would_import(tmp_path):
+    import fractions
+    import pickle
+
+    for name, content in (("plain", {"a": [1, 2]}), ("fraction", {"a": fractions.Fraction(1, 3)})):
+        path = tmp_path / f"{name}.pkl"
+        with open(path, "wb") as f:  # protocol 4+: torch's unpickler stops at FRAME (149)
+            pickle.dump(content, f, protocol=4)
+        with pytest.raises(CheckpointError) as info:
+            load_checkpoint_file(path)
+        message = str(info.value)
+        assert f"{name}.pkl" in message and "a plain Python pickle (protocol 4)" in message
+        assert "Unsupported operand" not in message
+    assert "that imports fractions.Fraction" in message

@@ -21,6 +21,8 @@ OPS = [
     "multi_scale_deformable_attention",
     "multi_scale_deformable_attention_backward",
     "nms_rotated",
+    "roi_align_rotated",
+    "roi_align_rotated_backward",
     "sigmoid_focal_loss",
     "sigmoid_focal_loss_backward",
     "sigmoid_focal_loss_with_grad",

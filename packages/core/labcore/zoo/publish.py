@@ -23,7 +23,6 @@ from pathlib import Path
 
 import yaml
 
-from labcore.codebase import discover_codebases
 from labcore.engine.checkpoint import read_checkpoint
 from labcore.errors import LabError
 from labcore.zoo import settings
@@ -272,21 +271,30 @@ def _portable_config(config: str, codebase: str) -> str:
     """``codebase::rel/path.py`` when the config ships inside the codebase, else as given."""
     if "::" in config:
         return config
-    found = discover_codebases().get(codebase)
-    if found is not None:
-        configs = found.config_dir.resolve()
-        path = Path(config).resolve()
-        if path.is_relative_to(configs):
-            return f"{codebase}::{path.relative_to(configs).as_posix()}"
-    return str(Path(config).resolve())
+    configs = _configs_folder(codebase)
+    path = Path(config).resolve()
+    if configs is not None and path.is_relative_to(configs):
+        return f"{codebase}::{path.relative_to(configs).as_posix()}"
+    return str(path)
+
+
+def _configs_folder(package: str) -> Path | None:
+    """The ``configs`` folder of the package ``pkg::`` config names resolve in (the
+    same rule as :func:`labcore.engine.config.package_configs_root`), or None."""
+    from labcore.engine.config import package_configs_root
+
+    try:
+        return package_configs_root(package).resolve()
+    except LabError:
+        return None
 
 
 def _task_from_metafile(run: ZooRun) -> str:
     """The ``Task`` of the run's config in its codebase's ``metafile.yml`` files."""
     config = _portable_config(run.config, run.codebase).partition("::")[2]
-    found = discover_codebases().get(run.codebase)
-    if found is not None:
-        for metafile in found.metafiles():
+    configs = _configs_folder(run.codebase)
+    if configs is not None:
+        for metafile in sorted(configs.glob("**/metafile.yml")):
             data = yaml.safe_load(metafile.read_text()) or {}
             for model in data.get("Models", []):
                 named = model.get("Name") == run.name or model.get("Config") == config
