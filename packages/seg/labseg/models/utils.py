@@ -9,7 +9,7 @@ from labseg.registry import MODELS
 
 
 def resize(x: Tensor, size: tuple[int, int], *, align_corners: bool = False) -> Tensor:
-    """Bilinear resize of Tensor[B, C, H, W] to Tensor[B, C, *size] (a no-op at that size)."""
+    """Bilinear resize of ``Tensor[B, C, H, W]`` to ``Tensor[B, C, *size]`` (a no-op at that size)."""
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=align_corners)

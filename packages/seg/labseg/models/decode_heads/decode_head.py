@@ -137,5 +137,5 @@ class BaseDecodeHead(nn.Module):
         return losses
 
     def predict(self, inputs: Sequence[Tensor], size: tuple[int, int]) -> Tensor:
-        """Logits Tensor[B, num_classes, *size] (resized to the input image)."""
+        """Logits ``Tensor[B, num_classes, *size]`` (resized to the input image)."""
         return resize(self(inputs), size, align_corners=self.align_corners)
