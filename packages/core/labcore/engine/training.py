@@ -98,6 +98,7 @@ def build_runner(
     _record_cpu(cfg, cpu_pins)
     _drop_unrequested_validation(cfg)
     _ensure_custom_hooks(cfg)
+    _unscope_collate_functions(cfg)
     _ensure_dist_backend(cfg)
     _ensure_worker_seeding(cfg)
     _configure_visualizer(cfg)
@@ -195,6 +196,19 @@ def _drop_unrequested_validation(cfg: Config) -> None:
         logger="current",
     )
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+
+
+def _unscope_collate_functions(cfg: Config) -> None:
+    """A config that inherits another package's ``_base_`` (a project on labdet's
+    configs) gets ``_scope_`` written into every dict with a ``type``; MMEngine's
+    dataloader builder passes a ``collate_fn``'s keys to the function itself, so
+    ``pseudo_collate`` would receive ``_scope_``. The function is looked up in the
+    default scope either way: drop the key."""
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        loader = cfg.get(key)
+        collate = loader.get("collate_fn") if isinstance(loader, dict) else None
+        if isinstance(collate, dict):
+            collate.pop("_scope_", None)
 
 
 def _ensure_custom_hooks(cfg: Config) -> None:
