@@ -157,7 +157,9 @@ def test_downloads_load_restricted(tmp_path, monkeypatch):
     torch.save({"x": _Payload()}, evil)
     loaded = load_from_http(good.as_uri(), map_location="cpu", model_dir=str(tmp_path / "a"))
     assert loaded["meta"]["epoch"] == 1
-    with pytest.raises(CheckpointError, match=r"not allowed to be unpickled \(global posix\.getcwd\)"):
+    with pytest.raises(
+        CheckpointError, match=r"not allowed to be unpickled \(global posix\.getcwd\)"
+    ):
         load_from_http(evil.as_uri(), map_location="cpu", model_dir=str(tmp_path / "b"))
 
     # MMEngine's loader unpickles a download unrestricted: the payload runs
