@@ -48,12 +48,16 @@ def test_child_registry_falls_back_to_labcore():
 
 
 def test_a_codebase_on_a_codebase_resolves_through_its_parent():
-    import labdet.registry  # noqa: F401  (the parent's registries exist once imported)
+    parent = make_children("labtestparent", {"MODELS": []})
 
-    children = make_children("labtestonlabdet", {"MODELS": []}, parent="labdet")
-    assert children["MODELS"].parent.scope == "labdet"
-    assert children["MODELS"].get("RetinaHead").__module__.startswith("labdet.")
-    assert children["MODELS"].get("ResNet").__module__.startswith("labcore.")  # via labdet
+    @parent["MODELS"].register_module(force=True)
+    class ParentOnlyNet(nn.Module):
+        pass
+
+    children = make_children("labtestonparent", {"MODELS": []}, parent="labtestparent")
+    assert children["MODELS"].parent.scope == "labtestparent"
+    assert children["MODELS"].get("ParentOnlyNet") is ParentOnlyNet
+    assert children["MODELS"].get("ResNet").__module__.startswith("labcore.")  # via the parent
     with pytest.raises(ValueError, match="import labnothing.registry"):
         make_children("labtestonnothing", {}, parent="labnothing")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import abc
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -78,14 +80,15 @@ class KLDiscretLoss(nn.Module):
         return loss / num_keypoints * self.loss_weight
 
 
-class _CoordinateLoss(nn.Module):
+class _CoordinateLoss(nn.Module, metaclass=abc.ABCMeta):
     def __init__(self, *, use_target_weight: bool = True, loss_weight: float = 1.0):
         super().__init__()
         self.use_target_weight = use_target_weight
         self.loss_weight = loss_weight
 
+    @abc.abstractmethod
     def elementwise(self, output: Tensor, target: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The per-coordinate loss of ``output`` against ``target`` (same shapes)."""
 
     def forward(
         self, output: Tensor, target: Tensor, target_weights: Tensor | None = None

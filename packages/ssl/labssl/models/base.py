@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 
 import torch
@@ -14,7 +15,7 @@ from labssl.models.necks import last_pooled
 from labssl.registry import MODELS
 
 
-class SelfSupervisedModel(BaseModel):
+class SelfSupervisedModel(BaseModel, metaclass=abc.ABCMeta):
     """Base of the self-supervised models: a backbone to pretrain, plus whatever the
     method needs to train it (neck, head, momentum encoder), which a subclass builds.
 
@@ -57,8 +58,9 @@ class SelfSupervisedModel(BaseModel):
         """inputs Tensor[B, 3, H, W] -> the backbone's last map pooled, Tensor[B, C]."""
         return last_pooled(self.backbone(inputs))
 
+    @abc.abstractmethod
     def loss(self, views: list[Tensor], data_samples=None) -> dict[str, Tensor]:
-        raise NotImplementedError(f"{type(self).__name__} must define loss(views, data_samples)")
+        """The method's losses on the augmented ``views`` of one batch."""
 
     def forward(
         self,

@@ -8,6 +8,7 @@ the input image for prediction.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 
 import torch
@@ -21,7 +22,7 @@ from labseg.registry import TASK_UTILS
 INPUT_TRANSFORMS = (None, "resize_concat", "multiple_select")
 
 
-class BaseDecodeHead(nn.Module):
+class BaseDecodeHead(nn.Module, metaclass=abc.ABCMeta):
     """Base of the decode heads.
 
     Args:
@@ -112,8 +113,9 @@ class BaseDecodeHead(nn.Module):
         resized = [resize(x, size, align_corners=self.align_corners) for x in selected]
         return torch.cat(resized, dim=1)
 
+    @abc.abstractmethod
     def forward_features(self, inputs: Sequence[Tensor]) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} must define forward_features")
+        """The head's features before the classifier, Tensor[B, channels, H, W]."""
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         """Backbone outputs -> logits Tensor[B, num_classes, h, w] at the head's resolution."""
