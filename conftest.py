@@ -118,8 +118,9 @@ def _tiny_zoo_folder(shapes_data_root) -> Path:
         if not (work / "zoo" / "labcls.yml").is_file():
             # in its own process: the sweep sets process-wide state (MLflow, MMEngine)
             done = subprocess.run(
-                [sys.executable, "-m", "labbench.cli", "--only", "resnet18_tiny_shapes",
-                 "--seeds", "0", "--workers", "1", "--work-dir", str(work)],
+                [sys.executable, "-m", "labbench.cli", "--protocol", "cls-shapes-tiny",
+                 "--only", "resnet18_tiny_shapes", "--seeds", "0", "--workers", "1",
+                 "--work-dir", str(work)],
                 capture_output=True, text=True, timeout=900,
             )  # fmt: skip
             assert done.returncode == 0, (

@@ -59,13 +59,13 @@ html_title = "OpenLab"
 
 def _write_leaderboard_page(app) -> None:
     """docs/_generated/leaderboard.md: the leaderboard of the last default sweep of this
-    checkout (``work_dirs/benchmark/leaderboard.md``, or the file ``$OPENLAB_LEADERBOARD``
-    names), or how to make one when no sweep has run here."""
+    checkout (``work_dirs/benchmark/leaderboard/leaderboard.md``, or the file
+    ``$OPENLAB_LEADERBOARD`` names), or how to make one when no sweep has run here."""
     import os
     from pathlib import Path
 
     docs = Path(__file__).resolve().parent
-    default = docs.parent / "work_dirs" / "benchmark" / "leaderboard.md"
+    default = docs.parent / "work_dirs" / "benchmark" / "leaderboard" / "leaderboard.md"
     source = Path(os.environ.get("OPENLAB_LEADERBOARD", default))
     page = docs / "_generated" / "leaderboard.md"
     page.parent.mkdir(exist_ok=True)
@@ -76,7 +76,8 @@ def _write_leaderboard_page(app) -> None:
         text = (
             "# Leaderboard of the default sweep\n\n"
             "No sweep has run in this checkout. `nox -s benchmark` trains every config of "
-            "the tiny protocols over their seeds and writes `work_dirs/benchmark/leaderboard.md`"
+            "the tiny protocols over their seeds and writes "
+            "`work_dirs/benchmark/leaderboard/leaderboard.md`"
             " (with CSV, LaTeX and HTML beside it); the next `nox -s docs` shows it here. See "
             "[protocols and fair comparison](../protocols.md) for how to read it.\n"
         )

@@ -5,15 +5,24 @@ reads) or from a work folder (:func:`records_from_work_dir`, when MLflow cannot 
 reached). :func:`leaderboard_table` turns them into rows: mean, sample std and the 95%
 confidence interval of the mean (Student's t, n-1 degrees of freedom), the difference to
 the protocol's baseline and whether it is significant by Welch's two-sided t-test at
-p < 0.05, parameters, FLOPs, train time and peak memory, with links to the paper and the
-MLflow runs. :func:`write_leaderboard` writes Markdown, CSV, LaTeX (booktabs) and a
-self-contained HTML page (see :mod:`labbench.htmlpage`).
+p < 0.05, parameters, FLOPs, train time and peak memory, the metafile's expected band,
+with links to the paper and the MLflow runs.
+
+Every shown column is defined once, in :data:`COLUMNS`: :func:`leaderboard_frame` formats
+the rows into one text frame per format (:class:`Markup`), from which pandas writes the
+Markdown (``to_markdown``), the LaTeX (``Styler.to_latex``, booktabs) and the HTML table
+(``Styler.to_html``, in :mod:`labbench.htmlpage`); the CSV holds the rows' numbers.
+:func:`write_leaderboard` writes all four.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +138,8 @@ def mlflow_link(uri: str, experiment_id: str, run_id: str) -> str:
 
 
 def leaderboard_table(records: pd.DataFrame, protocol: Protocol) -> pd.DataFrame:
-    """The rows of ``protocol``'s leaderboard, best first in the metric's direction."""
+    """The rows of ``protocol``'s leaderboard, best first in the metric's direction: the
+    numbers the CSV holds and every other format formats (:data:`COLUMNS`)."""
     mine = records[(records["protocol"] == protocol.name) & (records["status"] == "finished")]
     mine = mine[mine["metric"].notna()]
     baseline_values = mine.loc[mine["config"] == protocol.baseline, "metric"].tolist()
@@ -141,6 +151,8 @@ def leaderboard_table(records: pd.DataFrame, protocol: Protocol) -> pd.DataFrame
         is_baseline = config == protocol.baseline
         p_value = None if is_baseline else welch_test(values, baseline_values)
         first = group.iloc[0]
+        band = expected_band(first["expected"], protocol.metric.name)
+        in_band = None if band is None else bool(band[0] <= summary["mean"] <= band[1])
         rows.append(
             {
                 "config": config,
@@ -159,9 +171,12 @@ def leaderboard_table(records: pd.DataFrame, protocol: Protocol) -> pd.DataFrame
                 "gflops": group["flops"].mean() / 1e9,
                 "train_time_s": group["train_time_s"].mean(),
                 "peak_memory_mb": group["peak_memory_mb"].max(),
-                "expected": _expected_text(
-                    first["expected"], protocol.metric.name, summary["mean"]
+                "expected": (
+                    "-" if band is None else "ok" if in_band else f"OUT [{band[0]:g}, {band[1]:g}]"
                 ),
+                "band_low": band[0] if band else None,
+                "band_high": band[1] if band else None,
+                "in_band": in_band,
                 "paper_title": first["paper_title"],
                 "paper_url": first["paper_url"],
                 "mlflow": mlflow_link(
@@ -179,122 +194,270 @@ def leaderboard_table(records: pd.DataFrame, protocol: Protocol) -> pd.DataFrame
     return table.reset_index(drop=True)
 
 
-def _expected_text(expected: Any, metric: str, mean: float | None) -> str:
-    """``ok`` or ``OUT [lo, hi]`` against the metafile's ``Expected`` band, else ``-``."""
+def expected_band(expected: Any, metric: str) -> tuple[float, float] | None:
+    """The ``(low, high)`` band the metafile's ``Expected`` states for ``metric``, or None."""
     band = expected.get(metric) if isinstance(expected, dict) else None
-    if not band or mean is None:
-        return "-"
-    low, high = float(band[0]), float(band[1])
-    return "ok" if low <= mean <= high else f"OUT [{low:g}, {high:g}]"
+    if not band:
+        return None
+    return float(band[0]), float(band[1])
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+def paper_label(title: str, url: str) -> str:
+    """A short name for a link to a paper: the name before the title's colon (``FCOS``),
+    a short title whole (``Mask R-CNN``), else the arXiv id, else ``paper``."""
+    name = title.split(":", 1)[0].strip()
+    if ":" in title and 0 < len(name) <= 24:
+        return name
+    if 0 < len(title) <= 24:
+        return title
+    arxiv = re.search(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})", url)
+    return f"arXiv:{arxiv.group(1)}" if arxiv else "paper"
 
 
-def _diff_text(row: pd.Series) -> str:
+# ---- how a cell is written in each format ------------------------------------------------
+
+
+class Markup:
+    """How a cell writes text, links, literals, math and the significance mark; one
+    subclass per output format of the leaderboard (:data:`MARKDOWN`, :data:`HTML`,
+    :data:`LATEX`)."""
+
+    name = "text"
+    missing = "-"
+
+    def escape(self, text: str) -> str:
+        return text
+
+    def breakable(self, text: str) -> str:
+        """``text`` that may wrap after ``_`` and ``-`` (long config names)."""
+        return self.escape(text)
+
+    def link(self, text: str, url: str, title: str = "") -> str:
+        return self.escape(text)
+
+    def code(self, text: str, title: str = "") -> str:
+        return self.escape(text)
+
+    def math(self, text: str) -> str:
+        return text
+
+    def marked(self, number: str) -> str:
+        """``number`` marked as a significant difference."""
+        return f"{number} *"
+
+
+class MarkdownMarkup(Markup):
+    name = "markdown"
+
+    def escape(self, text: str) -> str:
+        return text.replace("|", r"\|")
+
+    def link(self, text: str, url: str, title: str = "") -> str:
+        if title:  # CommonMark's link title, in double quotes
+            url += ' "' + self.escape(title.replace("\\", "\\\\").replace('"', r"\"")) + '"'
+        return f"[{self.escape(text)}]({url})"
+
+    def code(self, text: str, title: str = "") -> str:
+        return f"`{text}`"
+
+
+class HtmlMarkup(Markup):
+    name = "html"
+
+    def escape(self, text: str) -> str:
+        return html.escape(text)
+
+    def breakable(self, text: str) -> str:
+        return re.sub(r"([_-])", r"\1<wbr>", self.escape(text))
+
+    def link(self, text: str, url: str, title: str = "") -> str:
+        title = f' title="{html.escape(title)}"' if title else ""
+        return f'<a href="{html.escape(url)}"{title}>{self.escape(text)}</a>'
+
+    def code(self, text: str, title: str = "") -> str:
+        title = f' title="{html.escape(title)}"' if title else ""
+        return f"<code{title}>{self.escape(text)}</code>"
+
+    def marked(self, number: str) -> str:
+        return (
+            f'{number} <abbr title="significant: Welch\'s t-test, p &lt; {SIGNIFICANCE}">*</abbr>'
+        )
+
+
+class LatexMarkup(Markup):
+    name = "latex"
+    missing = "--"
+    _SPECIAL = {
+        "\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#",
+        "$": r"\$", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}", "Δ": r"$\Delta$", "±": r"$\pm$",
+    }  # fmt: skip
+
+    def escape(self, text: str) -> str:
+        return "".join(self._SPECIAL.get(char, char) for char in text)
+
+    def math(self, text: str) -> str:
+        return f"${text}$"
+
+    def marked(self, number: str) -> str:
+        return rf"{number}^\dagger"
+
+
+MARKDOWN, HTML, LATEX = MarkdownMarkup(), HtmlMarkup(), LatexMarkup()
+READING = frozenset({"markdown", "html"})  # the formats people read on screen
+ALL_FORMATS = frozenset({"markdown", "html", "latex"})
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fixed(value: Any, digits: int, markup: Markup) -> str:
+    return markup.missing if _missing(value) else f"{float(value):.{digits}f}"
+
+
+def _significant(value: Any, digits: int, markup: Markup) -> str:
+    """``value`` to ``digits`` significant digits, never in scientific notation."""
+    if _missing(value):
+        return markup.missing
+    value = float(value)
+    magnitude = math.floor(math.log10(abs(value))) if value else 0
+    return f"{value:.{max(0, digits - 1 - magnitude)}f}"
+
+
+def _mean_std_cell(row: pd.Series, markup: Markup) -> str:
+    if _missing(row["mean"]):
+        return markup.missing
+    if _missing(row["std"]):
+        return markup.math(f"{row['mean']:.4f}")
+    return markup.math(rf"{row['mean']:.4f} \pm {row['std']:.4f}")
+
+
+def _diff_cell(row: pd.Series, markup: Markup) -> str:
     if row["baseline"]:
         return "baseline"
-    if row["diff_to_baseline"] is None or pd.isna(row["diff_to_baseline"]):
-        return "-"
-    mark = " *" if row["significant"] else ""
-    return f"{row['diff_to_baseline']:+.4f}{mark}"
+    if _missing(row["diff_to_baseline"]):
+        return markup.missing
+    number = f"{row['diff_to_baseline']:+.4f}"
+    return markup.math(markup.marked(number) if row["significant"] else number)
+
+
+def _expected_cell(row: pd.Series, markup: Markup) -> str:
+    if _missing(row["in_band"]):
+        return markup.missing
+    word = "ok" if row["in_band"] else "OUT"
+    return markup.escape(f"{word} [{row['band_low']:g}, {row['band_high']:g}]")
+
+
+def _paper_cell(row: pd.Series, markup: Markup) -> str:
+    title, url = row["paper_title"] or "", row["paper_url"] or ""
+    if not url:
+        return markup.escape(title) if title else markup.missing
+    return markup.link(paper_label(title, url), url, title or url)
+
+
+def _mlflow_cell(row: pd.Series, markup: Markup) -> str:
+    link = row["mlflow"] or ""
+    if link.startswith(("http://", "https://")):
+        return markup.link("runs", link)
+    if link.startswith("mlflow:"):
+        run_id = link.removeprefix("mlflow:")
+        return markup.code(run_id[:8], f"MLflow run {run_id}")
+    return markup.missing
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the leaderboard as it is shown: its header (``{metric}`` stands for
+    the protocol's metric name), how a row of :func:`leaderboard_table` becomes its cell,
+    the formats that show it, and its alignment (``l`` or ``r``)."""
+
+    name: str
+    header: str
+    cell: Callable[[pd.Series, Markup], str]
+    formats: frozenset[str] = ALL_FORMATS
+    align: str = "r"
+
+
+COLUMNS = (
+    Column("config", "Config", lambda row, m: m.breakable(row["config"]), align="l"),
+    Column("seeds", "Seeds", lambda row, m: str(row["seeds"]), READING),
+    Column("mean_std", "{metric}", _mean_std_cell, frozenset({"latex"})),
+    Column("mean", "{metric} mean", lambda row, m: _fixed(row["mean"], 4, m), READING),
+    Column("std", "std", lambda row, m: _fixed(row["std"], 4, m), READING),
+    Column("ci95", "ci95", lambda row, m: _fixed(row["ci95"], 4, m), READING),
+    Column("diff", "Δ baseline", _diff_cell),
+    Column("p", "p", lambda row, m: _fixed(row["p_value"], 3, m), READING),
+    Column("params", "Params (M)", lambda row, m: _significant(row["params_m"], 3, m)),
+    Column("gflops", "GFLOPs", lambda row, m: _significant(row["gflops"], 3, m)),
+    Column("time", "Train time (s)", lambda row, m: _fixed(row["train_time_s"], 1, m)),
+    Column("memory", "Peak mem (MB)", lambda row, m: _fixed(row["peak_memory_mb"], 0, m), READING),
+    Column("expected", "Expected", _expected_cell, READING, align="l"),
+    Column("paper", "Paper", _paper_cell, READING, align="l"),
+    Column("mlflow", "MLflow", _mlflow_cell, READING, align="l"),
+)  # fmt: skip
+
+
+def columns_for(markup: Markup) -> list[Column]:
+    """The :data:`COLUMNS` that ``markup``'s format shows, in order."""
+    return [column for column in COLUMNS if markup.name in column.formats]
+
+
+def leaderboard_frame(table: pd.DataFrame, protocol: Protocol, markup: Markup) -> pd.DataFrame:
+    """``table`` as ``markup``'s format shows it: one text column per entry of
+    :func:`columns_for`, headed by its header. Markdown, LaTeX and HTML are written from it."""
+    columns = columns_for(markup)
+    headers = [markup.escape(c.header.format(metric=protocol.metric.name)) for c in columns]
+    cells = [[c.cell(row, markup) for c in columns] for _, row in table.iterrows()]
+    return pd.DataFrame(cells, columns=headers, dtype=object)
 
 
 STATS_NOTE = (
     "Mean and sample std over seeds; ci95 is the half-width of the 95% confidence interval "
-    "of the mean (Student's t, n-1 degrees of freedom). Diff is to the protocol's baseline; "
-    f"* marks a difference significant by Welch's two-sided t-test at p < {SIGNIFICANCE}. "
-    "Expected: the mean against the band in the config's metafile."
+    "of the mean (Student's t, n-1 degrees of freedom). Δ baseline is the difference to the "
+    f"protocol's baseline; * marks a difference significant by Welch's two-sided t-test at "
+    f"p < {SIGNIFICANCE}. Expected: the mean inside (ok) or outside (OUT) the band in the "
+    "config's metafile."
 )
 
 
-def to_markdown(table: pd.DataFrame, protocol: Protocol) -> str:
-    metric = protocol.metric.name
+def _title(protocol: Protocol) -> str:
     direction = "higher" if protocol.metric.greater_is_better else "lower"
-    lines = [
-        f"## {protocol.label}: {metric} ({direction} is better)",
-        "",
-        f"{protocol.description}".strip(),
-        "",
-        f"| Config | Seeds | {metric} mean | std | ci95 | Diff | p | Params (M) | GFLOPs "
-        "| Train time (s) | Peak mem (MB) | Expected | Paper | MLflow |",
-        "|" + "---|" * 14,
-    ]
-    for _, row in table.iterrows():
-        paper = (
-            f"[{row['paper_title'] or 'paper'}]({row['paper_url']})" if row["paper_url"] else "-"
-        )
-        link = row["mlflow"]
-        mlflow = f"[runs]({link})" if link.startswith("http") else (link or "-")
-        lines.append(
-            f"| {row['config']} | {row['seeds']} | {_fmt(row['mean'])} | {_fmt(row['std'])} "
-            f"| {_fmt(row['ci95'])} | {_diff_text(row)} | {_fmt(row['p_value'], 3)} "
-            f"| {_fmt(row['params_m'], 3)} | {_fmt(row['gflops'], 3)} "
-            f"| {_fmt(row['train_time_s'], 1)} | {_fmt(row['peak_memory_mb'], 0)} "
-            f"| {row['expected']} | {paper} | {mlflow} |"
-        )
-    lines += ["", STATS_NOTE, ""]
-    return "\n".join(lines)
+    return f"{protocol.label}: {protocol.metric.name} ({direction} is better)"
 
 
-def _latex_escape(text: str) -> str:
-    for char, escaped in (
-        ("\\", r"\textbackslash{}"),
-        ("_", r"\_"),
-        ("&", r"\&"),
-        ("%", r"\%"),
-        ("#", r"\#"),
-    ):
-        text = text.replace(char, escaped)
-    return text
+def to_markdown(table: pd.DataFrame, protocol: Protocol) -> str:
+    """A section per protocol: title, description, the table (GitHub pipes), the note."""
+    frame = leaderboard_frame(table, protocol, MARKDOWN)
+    align = [{"l": "left", "r": "right"}[c.align] for c in columns_for(MARKDOWN)]
+    body = frame.to_markdown(index=False, colalign=align, disable_numparse=True)
+    return "\n".join(
+        [f"## {_title(protocol)}", "", protocol.description.strip(), "", body, "", STATS_NOTE, ""]
+    )
 
 
 def to_latex(table: pd.DataFrame, protocol: Protocol) -> str:
     """A booktabs table: mean $\\pm$ std, difference to the baseline, significance marked."""
-    metric = _latex_escape(protocol.metric.name)
-    lines = [
-        r"\begin{table}[t]",
-        r"\centering",
-        rf"\caption{{{_latex_escape(protocol.label)}: {metric} over seeds (mean $\pm$ std). "
-        r"$^\dagger$: difference to the baseline significant (Welch's t-test, $p<0.05$).}",
-        r"\begin{tabular}{lcrrrr}",
-        r"\toprule",
-        rf"Config & {metric} & $\Delta$ & Params (M) & GFLOPs & Time (s) \\",
-        r"\midrule",
-    ]
-    for _, row in table.iterrows():
-        value = f"${row['mean']:.4f}"
-        value += (
-            rf" \pm {row['std']:.4f}$"
-            if row["std"] is not None and not pd.isna(row["std"])
-            else "$"
-        )
-        if row["baseline"]:
-            diff = "--"
-        elif row["diff_to_baseline"] is None or pd.isna(row["diff_to_baseline"]):
-            diff = "n/a"
-        else:
-            diff = f"${row['diff_to_baseline']:+.4f}" + (
-                r"^\dagger$" if row["significant"] else "$"
-            )
-        lines.append(
-            f"{_latex_escape(row['config'])} & {value} & {diff} & {_fmt(row['params_m'], 2)} & "
-            rf"{_fmt(row['gflops'], 3)} & {_fmt(row['train_time_s'], 1)} \\"
-        )
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
-    return "\n".join(lines)
+    frame = leaderboard_frame(table, protocol, LATEX)
+    caption = (
+        f"{LATEX.escape(protocol.label)}: {LATEX.escape(protocol.metric.name)} over seeds "
+        r"(mean $\pm$ std). $^\dagger$: difference to the baseline significant "
+        rf"(Welch's t-test, $p<{SIGNIFICANCE}$)."
+    )
+    return frame.style.hide(axis="index").to_latex(
+        hrules=True,
+        column_format="".join(c.align for c in columns_for(LATEX)),
+        caption=caption,
+        position="t",
+        position_float="centering",
+    )
 
 
 def write_leaderboard(
     records: pd.DataFrame, protocols: dict[str, Protocol], out_dir: Path
 ) -> dict[str, Path]:
     """Write ``leaderboard.{md,csv,tex,html}`` for every protocol with records; returns
-    the paths by format."""
+    the paths by format. The CSV holds :func:`leaderboard_table`'s numbers unformatted."""
     from labbench.htmlpage import html_page
 
     out_dir = Path(out_dir)
@@ -316,5 +479,7 @@ def write_leaderboard(
         csv = csv[["protocol", *[c for c in csv.columns if c != "protocol"]]]
     csv.to_csv(paths["csv"], index=False)
     paths["tex"].write_text("\n".join(latex))
-    paths["html"].write_text(html_page(tables, protocols, records))
+    downloads = {"CSV": paths["csv"].name, "Markdown": paths["md"].name}
+    downloads["LaTeX"] = paths["tex"].name
+    paths["html"].write_text(html_page(tables, protocols, records, downloads=downloads))
     return paths

@@ -134,7 +134,7 @@ class Protocol:
     def checkpoint_every(self) -> int:
         """How often a run saves the checkpoint it resumes from after a kill, in the
         budget's unit (iterations or epochs): ``checkpoint_interval``, else a tenth of the
-        budget (at least 1)."""
+        budget (at least 1). 0: no resume checkpoint (dry runs, which never resume)."""
         if self.checkpoint_interval is not None:
             return self.checkpoint_interval
         length = self.budget.max_iters or self.budget.max_epochs or 1
@@ -149,7 +149,9 @@ class Protocol:
         """The protocol as ``--dry-run`` runs it: the same pipelines and resolution on
         synthetic data in the real dataset's format, one seed, ``dry_run.iters`` (default
         2) iterations: the first ``iters x batch_size`` samples (``dry_run.subset``,
-        default true, for datasets built on MMEngine's BaseDataset) and one epoch."""
+        default true, for datasets built on MMEngine's BaseDataset) and one epoch, without
+        the resume checkpoint (a full-size model's weights and optimizer state cost seconds
+        to write, and a dry run is rerun from scratch anyway)."""
         spec = self.dry_run
         if "synthetic" not in spec:
             raise ConfigError(
@@ -190,6 +192,7 @@ class Protocol:
                 "deterministic": False,
                 "estimate_s": float(spec.get("estimate_s", 30.0)),
                 "stop_after_epochs": stop_after_epochs,
+                "checkpoint_interval": 0,
                 "devices": 1,  # the dry run's batch is per device
             }
         )

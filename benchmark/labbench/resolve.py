@@ -162,7 +162,7 @@ def merge_protocol(
     protocol's) sets the per-device batch size. ``train_cfg`` is replaced whole,
     since the budget defines the loop, and the logging and checkpoint hooks follow it:
     a checkpoint every ``checkpoint_interval`` of the protocol, only the last one kept,
-    so an interrupted run resumes from it.
+    so an interrupted run resumes from it (none when the interval is 0: dry runs).
     """
     cfg = _plain(cfg)
     reference = (check or protocol).fixed_fields(data_root, task=task, fill=False)
@@ -180,11 +180,12 @@ def merge_protocol(
     checkpoint = hooks.get("checkpoint")
     if not isinstance(checkpoint, dict):
         checkpoint = hooks["checkpoint"] = {"type": "CheckpointHook"}
+    every = protocol.checkpoint_every()
     checkpoint.update(
         by_epoch=by_epoch,
-        interval=protocol.checkpoint_every(),
+        interval=every or -1,
         max_keep_ckpts=1,
-        save_last=True,
+        save_last=every > 0,
         save_optimizer=True,
         save_param_scheduler=True,
     )

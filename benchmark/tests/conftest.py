@@ -356,3 +356,35 @@ def toy_env():
 def toy_world(toy_world_files: ToyWorld):
     with toy_environment(toy_world_files) as world:
         yield world
+
+
+def leaderboard_records(protocol: str, values: dict[str, list[float]]):
+    """Per-seed records as :func:`labbench.leaderboard.records_from_mlflow` returns them: a
+    finished run per (config, seed) with the metric of ``values[config][seed]``, logged to
+    an MLflow server; config ``base`` has 2 GFLOPs, the others 1; ``better`` expects
+    [0.5, 0.9], the others [0.8, 0.9]."""
+    import pandas as pd
+
+    from labbench.leaderboard import RECORD_COLUMNS
+
+    rows = []
+    for config, metrics in values.items():
+        for seed, metric in enumerate(metrics):
+            row = dict.fromkeys(RECORD_COLUMNS, "")
+            row.update(
+                protocol=protocol, protocol_version=1, config=config, codebase="labcls", seed=seed,
+                status="finished", metric=metric, train_time_s=10.0 + seed, peak_memory_mb=100.0,
+                params=1e6, flops=2e9 if config == "base" else 1e9, paper_title="P",
+                paper_url="https://example.org/p", tracking_uri="http://mlflow:5000",
+                experiment_id="1", run_id=f"{config}{seed}", parent_run_id=f"{config}-parent",
+                curve=[(1, 2.0), (2, 1.0 + seed)],
+                expected={"top1": [0.5, 0.9] if config == "better" else [0.8, 0.9]},
+            )  # fmt: skip
+            rows.append(row)
+    return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+
+
+@pytest.fixture(scope="session")
+def make_records():
+    """:func:`leaderboard_records`: ``make_records(protocol, {config: [metric per seed]})``."""
+    return leaderboard_records

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labbench.protocol import fill_variables, list_protocols, load_all_protocols, load_protocol
+from labbench.resolve import merge_protocol
 from labcore.errors import ConfigError
 
 SHIPPED = [
@@ -67,6 +68,16 @@ def test_full_protocols_point_at_real_data_and_dry_run_on_synthetic_data():
     )
     masks = coco.fixed_fields("/d", task="instance-segmentation")["train_dataloader"]["dataset"]
     assert {"type": "LoadDetAnnotations", "with_mask": True} in masks["pipeline"]
+
+
+def test_a_dry_run_writes_no_resume_checkpoint_and_a_real_run_does():
+    coco = load_protocol("coco-1x")
+    args = dict(data_root="/s", seed=0, config_name="toy")
+    real = merge_protocol({}, coco, **args)["default_hooks"]["checkpoint"]
+    assert real["interval"] == coco.checkpoint_every() > 0 and real["save_last"]
+    dry = merge_protocol({}, coco.dry_run_protocol(), check=coco, **args)
+    hook = dry["default_hooks"]["checkpoint"]
+    assert hook["interval"] == -1 and not hook["save_last"]  # MMEngine's hook then never saves
 
 
 def test_unknown_protocol_names_close_matches():

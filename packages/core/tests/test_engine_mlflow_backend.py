@@ -147,15 +147,20 @@ def _train_runner_without_config(work_dir: Path, backend, client: mlflow.MlflowC
     return runner.visualizer.get_backend(getattr(backend, "__name__", backend))
 
 
-def test_a_run_leaves_the_tracking_uri_environment_as_it_was(tmp_path, monkeypatch):
-    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; the backend must not leave the
-    first run's store there for every later run of the process."""
+def test_a_run_leaves_the_tracking_uri_as_it_was(tmp_path, monkeypatch):
+    """The backend must not leave the first run's store as the process-wide tracking URI
+    (mlflow.set_tracking_uri, which also exports MLFLOW_TRACKING_URI): a later run, or a
+    zoo publish to MLflow, in the same process would go to that store."""
+    import mlflow
+
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "unset-by-the-test")
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    before = mlflow.get_tracking_uri()
     backend = LabMLflowVisBackend(save_dir=str(tmp_path / "vis"))
     backend.add_scalars({"loss": 1.0}, step=1)
     backend.close()
     assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert mlflow.get_tracking_uri() == before
     assert (
         default_tracking_uri(tmp_path / "other")
         == f"sqlite:///{(tmp_path / 'other').resolve()}/mlflow.db"

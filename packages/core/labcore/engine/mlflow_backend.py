@@ -129,14 +129,8 @@ class LabMLflowVisBackend(MLflowVisBackend):
         os.makedirs(self._save_dir, exist_ok=True)
         self._mlflow = mlflow
         self.tracking_uri = self._tracking_uri or default_tracking_uri(self._save_dir)
-        user_uri = os.environ.get("MLFLOW_TRACKING_URI")
-        mlflow.set_tracking_uri(self.tracking_uri)
-        # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI; put the user's value
-        # back, so a later run in this process picks its own default store again.
-        if user_uri is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = user_uri
+        # The run's own client: the process-wide tracking URI stays the user's, so a later
+        # run, or a zoo publish, in this process goes to its own store.
         self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
         parent = mlflow.active_run()  # a run started around this one (a sweep's parent)
         self._run_spec = dict(
