@@ -196,6 +196,29 @@ def bench_det(session: nox.Session) -> None:
     session.run(PYTHON, "-m", "labdet.bench", *session.posargs, external=True, env=env)
 
 
+@nox.session(name="bench-seg")
+def bench_seg(session: nox.Session) -> None:
+    """Time labseg's DeepLabV3 R-50 against torchvision's deeplabv3_resnet50 on one batch:
+    training step, whole and slide inference, peak memory.
+
+    nox -s bench-seg -- [--device cuda] [--size 96] [--batch 2] [--repeats 3] [--threads 1] [--quick]
+    """
+    env = shared_env(session)
+    session.run(PYTHON, "-m", "labseg.bench", *session.posargs, external=True, env=env)
+
+
+@nox.session(name="bench-pose")
+def bench_pose(session: nox.Session) -> None:
+    """Time labpose's SimpleBaseline R-50 against the same network in plain torch on
+    torchvision's ResNet-50 (training step, inference with and without flip test, peak
+    memory), and HRNet-W32 on its own.
+
+    nox -s bench-pose -- [--device cuda] [--batch 2] [--repeats 3] [--threads 1] [--no-hrnet] [--quick]
+    """
+    env = shared_env(session)
+    session.run(PYTHON, "-m", "labpose.bench", *session.posargs, external=True, env=env)
+
+
 @nox.session
 def benchmark(session: nox.Session) -> None:
     """The main job: train every registered config under its protocol(s).

@@ -1,11 +1,19 @@
 """Write ``model_zoo/imported-torchvision.yml`` from torchvision's installed weights enums,
-and ``model_zoo/imported-openmmlab.yml`` from the model-index metafiles in an MMPretrain
-wheel.
+and ``model_zoo/imported-openmmlab*.yml`` from the model-index metafiles of OpenMMLab's
+distributions (MMPretrain, MMDetection, MMSegmentation, MMPose).
 
     python model_zoo/generate_imported.py            # or: nox -s zoo -- generate
     python model_zoo/generate_imported.py --check    # fail when the file is stale
-    pip download --no-deps mmpretrain==1.2.0 -d /tmp/mm
-    python model_zoo/generate_imported.py --mmpretrain-wheel /tmp/mm/mmpretrain-1.2.0-py2.py3-none-any.whl
+    pip download --no-deps mmpretrain==1.2.0 mmdet==3.3.0 mmsegmentation==1.2.2 \
+        mmpose==1.3.2 -d /tmp/mm
+    python model_zoo/generate_imported.py --openmmlab /tmp/mm/mmpretrain-1.2.0-py2.py3-none-any.whl \
+        --openmmlab /tmp/mm/mmdet-3.3.0-py3-none-any.whl ...   # [--check]
+
+Options: ``--output PATH`` (the torchvision manifest, default
+``model_zoo/imported-torchvision.yml``); ``--check`` (write nothing, exit 1 when a manifest
+differs from what would be written); ``--openmmlab DIST`` (repeatable: a wheel or sdist of
+mmpretrain, mmdet, mmsegmentation or mmpose; writes, or checks, that package's manifest
+instead of torchvision's); ``--mmpretrain-wheel WHEEL`` (the same as ``--openmmlab``).
 
 For every torchvision architecture that an OpenLab config builds layer for layer (the
 table below), each published weights enum member becomes one ``kind: imported`` entry:
@@ -15,19 +23,29 @@ the converter that maps its keys. Classification weights evaluated at another cr
 224 (the SWAG end-to-end ViT weights at 384) need a config OpenLab does not ship and are
 left out. Nothing is downloaded: the enums hold all of it.
 
-From the wheel (read as a zip, never imported), every ``Models`` entry of a
-``configs/*/metafile.yml`` whose ``Config`` file name is also a labcls config (labcls
-keeps MMPretrain's config names) and that publishes ImageNet-1k classification results
-and a ``Weights`` URL with a hash in its name becomes an entry; its ``Parameters`` are
-MMPretrain's, often rounded to a few digits.
+From an OpenMMLab distribution (read as a zip or tar archive, never imported or
+installed), every ``Models`` entry of the metafiles its ``model-index.yml`` imports
+becomes an entry when its ``Config`` file name is also a config of the matching codebase
+(labcls, labdet and labseg keep the anchors' config names), it publishes results on the
+dataset that config is for (ImageNet-1k top-1/top-5; COCO box / mask AP; ADE20K,
+Cityscapes or Pascal VOC 2012 + Aug mIoU) and its ``Weights`` file name carries the hash
+prefix (``NAME-<sha256[:8]>.pth``). MMPretrain's entries go to ``imported-openmmlab.yml``
+(its ``Parameters`` are often rounded to a few digits); the others to
+``imported-openmmlab-<package>.yml``, with the parameter count of the built config (their
+metafiles publish none). Detection takes Faster, Mask and Cascade (Mask) R-CNN; the
+families :data:`PACKAGES` leaves out are printed with the reason. MMPose's config names
+differ from labpose's, so no MMPose model matches (nothing is written for it).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
+import tarfile
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torchvision
@@ -38,7 +56,6 @@ from labcore.zoo.manifest import UPSTREAM_FILE, ImportedEntry, Manifest, write_m
 
 OUTPUT = Path(__file__).resolve().parent / "imported-torchvision.yml"
 OPENMMLAB_OUTPUT = Path(__file__).resolve().parent / "imported-openmmlab.yml"
-MMPRETRAIN = "https://github.com/open-mmlab/mmpretrain/blob"
 OPENMMLAB_CLASSIFIER = "labcore.models.convert:convert_openmmlab_classifier"
 # labcls config folder -> converter family
 OPENMMLAB_FAMILIES = {
@@ -46,6 +63,7 @@ OPENMMLAB_FAMILIES = {
     "mobilenet_v2": "mobilenet_v2", "convnext": "convnext", "vision_transformer": "vit",
 }  # fmt: skip
 DOCS = "https://docs.pytorch.org/vision/stable/models/generated"
+
 CLASSIFIER = "labcore.models.convert:convert_torchvision_classifier"
 DETECTOR = "labdet.models.convert:convert_torchvision_detector"
 LICENSE = "BSD-3-Clause"  # torchvision's licence; members that name another carry theirs
@@ -184,6 +202,60 @@ def entries() -> list[ImportedEntry]:
     return [ImportedEntry.model_validate(e) for e in found]
 
 
+@dataclass(frozen=True)
+class Package:
+    """How one OpenMMLab distribution's metafiles map onto an OpenLab codebase: the config
+    folders whose weights its ``converter`` maps, the metafile ``Results`` tasks it reads
+    (-> OpenLab task), the dataset a config is for (a token of its name -> the metafile's
+    ``Dataset``), and the folders left out, with why."""
+
+    repository: str
+    codebase: str
+    converter: str = ""
+    folders: tuple[str, ...] = ()
+    tasks: dict[str, str] = field(default_factory=dict)
+    datasets: dict[str, str] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+_P6_FROM_C5 = (
+    "MMDetection's RetinaNet computes P6 from C5 (a 2048-channel conv, add_extra_convs="
+    "'on_input'), labdet's RetinaNet configs from P5 (as torchvision's): the weights "
+    "do not fit"
+)
+_NO_RELU_BEFORE_P7 = (
+    "MMDetection's FPN computes P7 from P6 without a ReLU (relu_before_extra_convs=False), "
+    "labdet's FPN with one: the keys fit but the model would compute another P7"
+)
+PACKAGES = {
+    "mmpretrain": Package(repository="mmpretrain", codebase="labcls"),
+    "mmdet": Package(
+        repository="mmdetection",
+        codebase="labdet",
+        converter="labdet.models.convert:convert_openmmlab_detector",
+        folders=("faster_rcnn", "mask_rcnn", "cascade_rcnn"),
+        tasks={"Object Detection": "object-detection", "Instance Segmentation": "instance-segmentation"},
+        datasets={"_coco": "COCO"},
+        left_out={"retinanet": _P6_FROM_C5, "atss": _NO_RELU_BEFORE_P7, "gfl": _NO_RELU_BEFORE_P7},
+    ),
+    "mmsegmentation": Package(
+        repository="mmsegmentation",
+        codebase="labseg",
+        converter="labseg.models.convert:convert_openmmlab_segmentor",
+        folders=("fcn", "pspnet", "deeplabv3", "deeplabv3plus", "upernet", "segformer"),
+        tasks={"Semantic Segmentation": "semantic-segmentation"},
+        datasets={
+            "_ade20k-": "ADE20K", "_cityscapes-": "Cityscapes", "_voc12aug-": "Pascal VOC 2012 + Aug",
+        },
+    ),
+    # MMPose's configs are named td-hm_hrnet-w32_8xb64-210e_coco-256x192.py and so on;
+    # labpose's (hrnet_w32_210e_coco-256x192.py) differ, so no MMPose model matches one.
+    # (Its weights' names also put a date after the hash: ...-81c58e40_20220909.pth.)
+    "mmpose": Package(repository="mmpose", codebase="labpose"),
+}  # fmt: skip
+DISTRIBUTION_FILE = re.compile(r"^([a-z_]+)-(\d[\w.]*?)(?:-py.*\.whl|\.tar\.gz|\.zip)$")
+
+
 def _labcls_configs() -> dict[str, tuple[str, str]]:
     """labcls config file name -> (``labcls::dir/name``, converter family)."""
     import labcls
@@ -216,39 +288,121 @@ def agrees_with_rounded(exact: int, published: int) -> bool:
     return abs(exact - published) * 2 <= 10**zeros
 
 
-def openmmlab_entries(wheel: Path) -> list[ImportedEntry]:
-    """The MMPretrain models of ``wheel`` that a labcls config builds."""
-    version = re.match(r"mmpretrain-([^-]+)-", wheel.name)
-    if version is None:
-        raise SystemExit(f"{wheel} is not an mmpretrain wheel (mmpretrain-VERSION-*.whl)")
-    configs = _labcls_configs()
+class Distribution:
+    """A downloaded OpenMMLab wheel or sdist, read as an archive (zip or tar), never
+    imported: its ``model-index.yml`` and the metafiles that index imports."""
+
+    def __init__(self, path: Path):
+        match = DISTRIBUTION_FILE.match(path.name)
+        if match is None or match[1] not in PACKAGES:
+            raise SystemExit(
+                f"{path} is not a wheel or sdist of {', '.join(PACKAGES)} "
+                "(NAME-VERSION-*.whl or NAME-VERSION.tar.gz)"
+            )
+        self.path, self.package, self.version = path, match[1], match[2]
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                self._files = {n: archive.read(n) for n in archive.namelist() if _wanted(n)}
+        else:
+            with tarfile.open(path) as archive:
+                self._files = {
+                    m.name: archive.extractfile(m).read()
+                    for m in archive.getmembers()
+                    if m.isfile() and _wanted(m.name)
+                }
+
+    def metafiles(self) -> list[dict]:
+        """The content of every metafile ``model-index.yml`` imports, in path order."""
+        indexes = sorted((n for n in self._files if n.endswith("model-index.yml")), key=len)
+        if not indexes:
+            raise SystemExit(f"{self.path} holds no model-index.yml")
+        root = indexes[0].removesuffix("model-index.yml")
+        imports = yaml.safe_load(self._files[indexes[0]]).get("Import") or []
+        return [yaml.safe_load(self._files[root + name]) or {} for name in sorted(imports)]
+
+
+def _wanted(name: str) -> bool:
+    """The index and the metafiles (``*.yml`` / ``*.yaml``); configs and code are skipped."""
+    return name.endswith((".yml", ".yaml"))
+
+
+def _results(model: dict) -> list[dict]:
+    results = model.get("Results") or []
+    return [results] if isinstance(results, dict) else results
+
+
+def openmmlab_entries(path: Path) -> list[ImportedEntry]:
+    """The models of an OpenMMLab distribution (mmpretrain, mmdet, mmsegmentation, mmpose)
+    that an OpenLab config builds."""
+    dist = Distribution(path)
+    if dist.package == "mmpretrain":
+        configs = _labcls_configs()
+        make = _mmpretrain_entry
+    else:
+        configs = _codebase_configs(PACKAGES[dist.package])
+        make = _dense_entry
     found = []
-    with zipfile.ZipFile(wheel) as archive:
-        metafiles = sorted(n for n in archive.namelist() if n.endswith("/metafile.yml"))
-        for metafile in metafiles:
-            content = yaml.safe_load(archive.read(metafile)) or {}
-            readmes = {
-                c["Name"]: c.get("README") for c in content.get("Collections") or [] if "Name" in c
-            }
-            for model in content.get("Models") or []:
-                entry = _openmmlab_entry(model, configs, readmes, version[1])
-                if entry is not None:
-                    found.append(entry)
-    return [ImportedEntry.model_validate(e) for e in found]
+    for content in dist.metafiles():
+        readmes = {
+            c["Name"]: c.get("README") for c in content.get("Collections") or [] if "Name" in c
+        }
+        for model in content.get("Models") or []:
+            entry = make(model, configs, readmes, dist)
+            if entry is not None:
+                found.append(entry)
+    return [ImportedEntry.model_validate(e) for e in _one_per_name(found)]
 
 
-def _openmmlab_entry(model: dict, configs, readmes, version: str) -> dict | None:
-    config_name = Path(model.get("Config") or "").name
+def _name_tokens(text: str) -> set[str]:
+    return set(re.split(r"[_.-]", text.lower()))
+
+
+def _one_per_name(found: list[dict]) -> list[dict]:
+    """Where a metafile gives two models the same name (and so the same config: MMSegmentation
+    1.2.2 files deeplabv3plus_r101-d8's 80k ADE20K weights and pspnet_r50-d32's weights under
+    their 160k and r50b-d32 siblings), the entry keeps the weights whose file name shares the
+    most tokens with the config's (``..._512x512_160k_ade20k_...``); the others are left out."""
+
+    def file_name(entry: dict) -> str:
+        return entry["weights"]["url"].rsplit("/", 1)[-1]
+
+    by_name: dict[str, list[dict]] = {}
+    for entry in found:
+        by_name.setdefault(entry["name"], []).append(entry)
+    kept = []
+    for entry in found:
+        config = _name_tokens(Path(entry["config"]).stem)
+        best = max(by_name[entry["name"]], key=lambda e: len(config & _name_tokens(file_name(e))))
+        if entry is not best:
+            print(
+                f"left out {file_name(entry)}: the metafile gives it the name of "
+                f"{file_name(best)}, {entry['source']['weights']}",
+                file=sys.stderr,
+            )
+            continue
+        kept.append(entry)
+    return kept
+
+
+def _upstream(model: dict, dist: Distribution, readmes) -> tuple[str, str, str]:
+    """(url, sha256 prefix or '', README link at the release tag)."""
     weights = model.get("Weights") or ""
-    file_name = weights.rsplit("/", 1)[-1]
-    match = UPSTREAM_FILE.match(file_name)
+    match = UPSTREAM_FILE.match(weights.rsplit("/", 1)[-1])
+    readme = readmes.get(model.get("In Collection")) or model.get("Config")
+    link = f"https://github.com/open-mmlab/{PACKAGES[dist.package].repository}/blob"
+    return weights, match[1] if match else "", f"{link}/v{dist.version}/{readme}"
+
+
+def _mmpretrain_entry(model: dict, configs, readmes, dist: Distribution) -> dict | None:
+    config_name = Path(model.get("Config") or "").name
+    weights, prefix, link = _upstream(model, dist, readmes)
     params = (model.get("Metadata") or {}).get("Parameters")
     results = [
         r
-        for r in model.get("Results") or []
+        for r in _results(model)
         if r.get("Task") == "Image Classification" and r.get("Dataset") == "ImageNet-1k"
     ]
-    if config_name not in configs or match is None or not params or not results:
+    if config_name not in configs or not prefix or not params or not results:
         return None
     config, family = configs[config_name]
     built = config_parameters(config)
@@ -259,7 +413,6 @@ def _openmmlab_entry(model: dict, configs, readmes, version: str) -> dict | None
             file=sys.stderr,
         )
         return None
-    readme = readmes.get(model.get("In Collection")) or model.get("Config")
     return dict(
         kind="imported",
         name=f"mm_{model['Name'].lower()}",
@@ -267,53 +420,148 @@ def _openmmlab_entry(model: dict, configs, readmes, version: str) -> dict | None
         config=config,
         task="image-classification",
         source=dict(
-            project="openmmlab", package="mmpretrain", version=version, weights=model["Name"]
+            project="openmmlab", package="mmpretrain", version=dist.version, weights=model["Name"]
         ),
         weights=dict(
             url=weights,
-            sha256_prefix=match[1],
+            sha256_prefix=prefix,
             layout="openmmlab",
             converter=OPENMMLAB_CLASSIFIER,
             converter_args={"family": family},
         ),
         metrics={k: float(v) for k, v in results[0]["Metrics"].items()},
         dataset="ImageNet-1k",
-        metrics_link=f"{MMPRETRAIN}/v{version}/{readme}",
+        metrics_link=link,
         params=int(params),
         license="Apache-2.0",
     )
 
 
+def _codebase_configs(package: Package) -> dict[str, str]:
+    """Config file name -> ``codebase::dir/name`` for every config of the codebase."""
+    root = Path(importlib.import_module(package.codebase).__file__).parent / "configs"
+    return {
+        path.name: f"{package.codebase}::{path.parent.name}/{path.name}"
+        for path in sorted(root.glob("*/*.py"))
+        if path.parent.name != "_base_"
+    }
+
+
+def _dense_entry(model: dict, configs, readmes, dist: Distribution) -> dict | None:
+    """A detection / segmentation / pose model whose config name is also the codebase's,
+    with results on the dataset that config is for."""
+    package = PACKAGES[dist.package]
+    config_name = Path(model.get("Config") or "").name
+    if config_name not in configs:
+        return None
+    config = configs[config_name]
+    folder = config.split("::")[1].split("/")[0]
+    if folder in package.left_out:
+        print(f"left out {model['Name']}: {package.left_out[folder]}", file=sys.stderr)
+        return None
+    if folder not in package.folders:
+        return None
+    weights, prefix, link = _upstream(model, dist, readmes)
+    dataset = next((d for token, d in package.datasets.items() if token in config_name), None)
+    results = [
+        r for r in _results(model) if r.get("Task") in package.tasks and r.get("Dataset") == dataset
+    ]
+    if not prefix or not results:
+        print(
+            f"left out {model['Name']}: no hashed weights or no {dataset} results", file=sys.stderr
+        )
+        return None
+    metrics = {k: float(v) for r in results for k, v in r["Metrics"].items()}
+    found_tasks = {package.tasks[r["Task"]] for r in results}  # the last of ``tasks`` wins
+    params = (model.get("Metadata") or {}).get("Parameters") or config_parameters(config)
+    return dict(
+        kind="imported",
+        name=f"mm_{model['Name'].lower()}",
+        codebase=package.codebase,
+        config=config,
+        task=[t for t in package.tasks.values() if t in found_tasks][-1],
+        source=dict(
+            project="openmmlab", package=dist.package, version=dist.version, weights=model["Name"]
+        ),
+        weights=dict(
+            url=weights,
+            sha256_prefix=prefix,
+            layout="openmmlab",
+            converter=package.converter,
+            converter_args={},
+        ),
+        metrics=metrics,
+        dataset=dataset,
+        metrics_link=link,
+        params=int(params),
+        license="Apache-2.0",
+    )
+
+
+def openmmlab_output(package: str) -> Path:
+    """The manifest of ``package``'s entries: ``imported-openmmlab.yml`` for MMPretrain's,
+    ``imported-openmmlab-<package>.yml`` for the others."""
+    if package == "mmpretrain":
+        return OPENMMLAB_OUTPUT
+    return OPENMMLAB_OUTPUT.with_name(f"imported-openmmlab-{package}.yml")
+
+
+def _openmmlab_header(path: Path) -> str:
+    return (
+        "# OpenLab model zoo: weights published by OpenMMLab, imported (kind: imported).\n"
+        "# Generated by model_zoo/generate_imported.py from the metafiles of\n"
+        f"# {path.name}; do not edit: rerun the generator.\n"
+    )
+
+
+def _is_current(manifest: Manifest, path: Path, how: str) -> bool:
+    """Whether ``path`` holds ``manifest`` (a missing file holds no entries); ``how`` says
+    how to regenerate it."""
+    from labcore.zoo.manifest import read_manifest
+
+    current = read_manifest(path) if path.is_file() else Manifest()
+    if current.models != manifest.models:
+        print(f"{path} is stale: {how}", file=sys.stderr)
+        return False
+    print(f"{path} is up to date ({len(manifest.models)} entries)")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=OUTPUT)
-    parser.add_argument("--check", action="store_true", help="fail when the file is stale")
+    parser.add_argument("--check", action="store_true", help="fail when a file is stale")
     parser.add_argument(
-        "--mmpretrain-wheel",
+        "--openmmlab",
         type=Path,
-        help="write model_zoo/imported-openmmlab.yml from this mmpretrain wheel instead",
+        action="append",
+        default=[],
+        metavar="DIST",
+        help="an OpenMMLab wheel or sdist (mmpretrain, mmdet, mmsegmentation, mmpose): write "
+        "(or, with --check, check) its model_zoo/imported-openmmlab*.yml instead; repeatable",
+    )
+    parser.add_argument(
+        "--mmpretrain-wheel", type=Path, help="the same as --openmmlab with an mmpretrain wheel"
     )
     args = parser.parse_args(argv)
-    if args.mmpretrain_wheel is not None:
-        manifest = Manifest(models=openmmlab_entries(args.mmpretrain_wheel))
-        header = (
-            "# OpenLab model zoo: weights published by OpenMMLab, imported (kind: imported).\n"
-            f"# Generated by model_zoo/generate_imported.py from the metafiles of\n"
-            f"# {args.mmpretrain_wheel.name}; do not edit: rerun the generator.\n"
-        )
-        write_manifest(manifest, OPENMMLAB_OUTPUT, header)
-        print(f"wrote {len(manifest.models)} entries to {OPENMMLAB_OUTPUT}")
-        return 0
+    distributions = args.openmmlab + ([args.mmpretrain_wheel] if args.mmpretrain_wheel else [])
+    if distributions:
+        current = True
+        for path in distributions:
+            manifest = Manifest(models=openmmlab_entries(path))
+            output = openmmlab_output(Distribution(path).package)
+            if args.check:
+                how = f"run model_zoo/generate_imported.py --openmmlab {path}"
+                current &= _is_current(manifest, output, how)
+            elif not manifest.models:
+                print(f"{path.name}: no model fits an OpenLab config; nothing written")
+            else:
+                write_manifest(manifest, output, _openmmlab_header(path))
+                print(f"wrote {len(manifest.models)} entries to {output}")
+        return 0 if current else 1
     manifest = Manifest(models=entries())
     if args.check:
-        from labcore.zoo.manifest import read_manifest
-
-        current = read_manifest(args.output) if args.output.is_file() else None
-        if current != manifest:
-            print(f"{args.output} is stale: run `nox -s zoo -- generate`", file=sys.stderr)
-            return 1
-        print(f"{args.output} is up to date ({len(manifest.models)} entries)")
-        return 0
+        return 0 if _is_current(manifest, args.output, "run `nox -s zoo -- generate`") else 1
     write_manifest(manifest, args.output, HEADER)
     print(f"wrote {len(manifest.models)} entries to {args.output}")
     return 0

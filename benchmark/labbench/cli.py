@@ -5,7 +5,7 @@ labbench --all                 every registered config of the tiny protocols
 labbench --list                registered configs and their protocols
 labbench --status              where each run is: queued, running, finished, failed
 labbench --executor slurm ...  the runs as Slurm jobs (see docs/cluster.md)
-labbench --dry-run             every protocol, full ones too: build + 2 iterations
+labbench --dry-run             every protocol, full ones too: build + dry_run.iters iterations
 labbench --report              the leaderboard from what MLflow holds
 labbench --sync                send runs an unreachable MLflow server missed
 labbench --publish DEST        after the sweep, publish the weights to the model zoo
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="build every config of every protocol and run 2 iterations on synthetic data",
+        help="build every config of every protocol and train dry_run.iters steps on synthetic data",
     )
     parser.add_argument(
         "--rerun", action="store_true", help="train again runs that already finished"

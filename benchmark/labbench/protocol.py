@@ -148,7 +148,7 @@ class Protocol:
     def dry_run_protocol(self) -> Protocol:
         """The protocol as ``--dry-run`` runs it: the same pipelines and resolution on
         synthetic data in the real dataset's format, one seed, ``dry_run.iters`` (default
-        2) iterations: the first ``iters x batch_size`` samples (``dry_run.subset``,
+        1) iterations: the first ``iters x batch_size`` samples (``dry_run.subset``,
         default true, for datasets built on MMEngine's BaseDataset) and one epoch, without
         the resume checkpoint (a full-size model's weights and optimizer state cost seconds
         to write, and a dry run is rerun from scratch anyway)."""
@@ -163,7 +163,7 @@ class Protocol:
             generator=spec.get("generator", self.data.generator),
             variables={**self.data.variables, **spec.get("variables", {})},
         )
-        per_device, iters = int(spec.get("batch_size", 2)), int(spec.get("iters", 2))
+        per_device, iters = int(spec.get("batch_size", 2)), int(spec.get("iters", 1))
         stop_after_epochs = None
         if self.budget.max_epochs is not None:
             # Epoch-based schedules need the real length (a warm-up of 20 epochs must fit),

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,12 +194,14 @@ def merge_protocol(
 
 
 def run_hash(cfg: dict[str, Any], protocol: Protocol, seed: int) -> str:
-    """12 hex digits of the sha256 of the resolved config, protocol version and seed."""
-    payload = json.dumps(
-        {"config": cfg, "protocol": protocol.name, "version": protocol.version, "seed": seed},
-        sort_keys=True,
-        default=repr,
-    )
+    """12 hex digits of the sha256 of the resolved config, protocol version, seed and the
+    protocol's CPU pins (other kernels train other weights, so they are another run)."""
+    record: dict[str, Any] = {
+        "config": cfg, "protocol": protocol.name, "version": protocol.version, "seed": seed
+    }  # fmt: skip
+    if protocol.cpu_pins is not None:  # runs without pins keep their hashes
+        record["cpu_pins"] = protocol.cpu_pins.as_dict()
+    payload = json.dumps(record, sort_keys=True, default=repr)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
@@ -216,8 +219,9 @@ def data_root(protocol: Protocol) -> Path:
             ) from err
         arguments = dict(data.synthetic)
         num_categories = arguments.pop("num_categories", None)
+        skip_ids = arguments.pop("skip_category_ids", ())
         root = Path(generator(**arguments)).resolve()
-        return with_categories(root, num_categories) if num_categories else root
+        return with_categories(root, num_categories, skip_ids) if num_categories else root
     root = os.environ.get(data.root_env or "", "") or data.root
     if not Path(root).is_dir():
         hint = f" or set ${data.root_env}" if data.root_env else ""
@@ -269,22 +273,22 @@ def resolve_run(
     )
 
 
-def with_categories(root: Path, num_categories: int) -> Path:
+def with_categories(root: Path, num_categories: int, skip_ids: Sequence[int] = ()) -> Path:
     """A view of the COCO-format data set ``root`` whose annotation files declare
-    ``num_categories`` categories: the real ones first, then unused placeholders.
+    ``num_categories`` categories: the real ones first, then unused placeholders, whose
+    ids skip ``skip_ids``.
 
     Dry runs of full protocols use it so that a model with the real dataset's number of
-    classes (80 for COCO) meets annotation files of the same size. The view is a sibling
-    folder holding links to the images and padded copies of ``annotations/*.json``.
+    classes (80 for COCO) meets annotation files of the same size, and with the real ids
+    (COCO's run to 90, skipping 10) a model whose labels are category ids. The view is a
+    sibling folder holding links to the images and padded copies of ``annotations/*.json``.
     """
-    view = root.with_name(f"{root.name}-{num_categories}cats")
+    skip = set(skip_ids)
+    suffix = f"-skip{len(skip)}" if skip else ""
+    view = root.with_name(f"{root.name}-{num_categories}cats{suffix}")
     if (view / "annotations").is_dir():
         return view
-    staging = Path(tempfile.mkdtemp(prefix=f".{view.name}.tmp-", dir=root.parent))
-    for entry in root.iterdir():
-        if entry.name != "annotations":
-            (staging / entry.name).symlink_to(entry)
-    (staging / "annotations").mkdir()
+    padded = {}
     for source in sorted((root / "annotations").glob("*.json")):
         coco = json.loads(source.read_text())
         categories = coco["categories"]
@@ -293,12 +297,25 @@ def with_categories(root: Path, num_categories: int) -> Path:
                 f"{source} has {len(categories)} categories, more than the protocol's "
                 f"dry_run num_categories={num_categories}; raise num_categories."
             )
-        next_id = max(c["id"] for c in categories) + 1
-        for offset in range(num_categories - len(categories)):
-            categories.append(
-                {"id": next_id + offset, "name": f"unused-{next_id + offset}", "supercategory": ""}
+        taken = {c["id"] for c in categories} & skip
+        if taken:
+            raise ConfigError(
+                f"{source} uses category ids {sorted(taken)}, which the protocol's dry_run "
+                f"skip_category_ids leaves out; remove them from skip_category_ids."
             )
-        (staging / "annotations" / source.name).write_text(json.dumps(coco))
+        next_id = max(c["id"] for c in categories) + 1
+        while len(categories) < num_categories:
+            if next_id not in skip:
+                categories.append({"id": next_id, "name": f"unused-{next_id}", "supercategory": ""})
+            next_id += 1
+        padded[source.name] = coco
+    staging = Path(tempfile.mkdtemp(prefix=f".{view.name}.tmp-", dir=root.parent))
+    for entry in root.iterdir():
+        if entry.name != "annotations":
+            (staging / entry.name).symlink_to(entry)
+    (staging / "annotations").mkdir()
+    for name, coco in padded.items():
+        (staging / "annotations" / name).write_text(json.dumps(coco))
     try:
         staging.rename(view)
     except OSError:  # another process made the view first

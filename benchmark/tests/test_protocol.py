@@ -36,14 +36,14 @@ def test_shipped_protocols_load_and_fix_what_a_comparison_needs():
         dry_fixed = dry.fixed_fields("/synthetic")
         assert (
             dry_fixed["train_dataloader"]["dataset"]["indices"]
-            == dry_fixed["train_dataloader"]["batch_size"] * 2
+            == dry_fixed["train_dataloader"]["batch_size"] * protocol.dry_run.get("iters", 1)
         )
         if protocol.budget.max_epochs:  # epoch schedules keep their length; one short epoch
             assert (
                 dry.budget.max_epochs == protocol.budget.max_epochs and dry.stop_after_epochs == 1
             )
         else:
-            assert dry.budget.max_iters == 2
+            assert dry.budget.max_iters == protocol.dry_run.get("iters", 1)
     tiny = [p for p in protocols.values() if p.tiny]
     assert {p.name for p in tiny} >= {"cls-shapes-tiny", "det-shapes-tiny"}
     assert all(p.data.is_synthetic and p.deterministic for p in tiny)

@@ -80,3 +80,39 @@ def test_run_hash_depends_on_config_seed_and_protocol_version_not_data_location(
     assert a0.run_hash != resolve_run(_entry("toy_b"), protocol, 0, "/here").run_hash
     bumped = type(protocol)(**{**protocol.__dict__, "version": protocol.version + 1})
     assert a0.run_hash != resolve_run(_entry("toy_a"), bumped, 0, "/here").run_hash
+    from labcore.cpu_pins import CpuPins
+
+    pinned = type(protocol)(**{**protocol.__dict__, "cpu_pins": CpuPins(aten="avx2")})
+    repinned = type(protocol)(**{**protocol.__dict__, "cpu_pins": CpuPins(aten="default")})
+    hashes = {resolve_run(_entry("toy_a"), p, 0, "/here").run_hash for p in (pinned, repinned)}
+    assert len(hashes | {a0.run_hash}) == 3  # other kernels: another run
+
+
+def test_a_dry_run_view_pads_the_categories_with_cocos_ids(tmp_path):
+    import json
+
+    from labbench.resolve import with_categories
+    from labcore.errors import ConfigError
+
+    root = tmp_path / "shapes"
+    (root / "annotations").mkdir(parents=True)
+    (root / "val").mkdir()
+    real = [{"id": i, "name": f"shape{i}"} for i in range(1, 9)]
+    coco_gaps = [12, 26, 29, 30, 45, 66, 68, 69, 71, 83]
+    (root / "annotations" / "instances_val.json").write_text(
+        json.dumps({"images": [], "annotations": [], "categories": real})
+    )
+    view = with_categories(root, 80, coco_gaps)
+    ids = [
+        c["id"]
+        for c in json.loads((view / "annotations/instances_val.json").read_text())["categories"]
+    ]
+    assert ids == [i for i in range(1, 91) if i not in coco_gaps]  # COCO's 80 ids
+    assert (view / "val").resolve() == (root / "val").resolve()
+    plain = with_categories(root, 80)
+    assert plain != view and [
+        c["id"]
+        for c in json.loads((plain / "annotations/instances_val.json").read_text())["categories"]
+    ] == list(range(1, 81))
+    with pytest.raises(ConfigError, match=r"uses category ids \[3\].*skip_category_ids"):
+        with_categories(root, 80, [3])

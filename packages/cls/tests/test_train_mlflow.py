@@ -7,12 +7,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import torch
 from mlflow import MlflowClient
 from PIL import Image
 
-from labcls.evaluation.confusion_matrix import plot_confusion_matrix
 from labcore.cli.main import main
+from labcore.evaluation.confusion_plot import plot_confusion_matrix
 
 
 def test_lab_train_logs_confusion_matrix_and_per_class_metrics(
@@ -45,7 +44,7 @@ def test_lab_train_logs_confusion_matrix_and_per_class_metrics(
         Image.open(client.download_artifacts(run_id, "images/confusion_matrix_4.png", tmp_path))
     )
     classes = (shapes_cls / "classes.txt").read_text().split()
-    empty_plot = plot_confusion_matrix(torch.zeros(8, 8, dtype=torch.int64), classes)
+    empty_plot = plot_confusion_matrix(np.zeros((8, 8), dtype=np.int64), classes)
     assert logged.shape[:2] == empty_plot.shape[:2] and logged.dtype == np.uint8
     local = next(work_dir.rglob("vis_image/confusion_matrix_4.png"))  # LocalVisBackend's copy
     np.testing.assert_array_equal(logged[..., :3], np.asarray(Image.open(local))[..., :3])

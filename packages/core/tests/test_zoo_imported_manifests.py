@@ -1,12 +1,15 @@
 """The generated imported-weights manifests (``model_zoo/imported-*.yml``): current with
 the installed torchvision, every entry's config builds the model it loads into (on the
-meta device: no memory, no initialisation) with the published parameter count (exactly;
-MMPretrain's counts are rounded, so to their digits), and every upstream file name
+meta device: no memory, no initialisation; each config once) with the published parameter
+count (exactly; MMPretrain's counts are rounded, so to their digits; where OpenMMLab
+publishes none, the entry holds the config's own count), and every upstream file name
 carries the entry's sha256 prefix."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,12 @@ from labcore.zoo.manifest import UPSTREAM_FILE, ImportedEntry, read_manifest
 REPO_ZOO = Path(__file__).resolve().parents[3] / "model_zoo"
 TORCHVISION = REPO_ZOO / "imported-torchvision.yml"
 ENTRIES = read_manifest(TORCHVISION).models
-OPENMMLAB = read_manifest(REPO_ZOO / "imported-openmmlab.yml").models
+MMPRETRAIN = read_manifest(REPO_ZOO / "imported-openmmlab.yml").models
+OPENMMLAB = [
+    entry
+    for path in sorted(REPO_ZOO.glob("imported-openmmlab*.yml"))
+    for entry in read_manifest(path).models
+]
 
 
 def rounded_like(exact: int, published: int) -> int:
@@ -34,6 +42,7 @@ def _generator():
         "generate_imported", REPO_ZOO / "generate_imported.py"
     )
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -58,26 +67,36 @@ def test_every_supported_architecture_is_covered():
     assert all(isinstance(e, ImportedEntry) and e.source.project == "torchvision" for e in ENTRIES)
 
 
-@pytest.mark.parametrize("entry", ENTRIES + OPENMMLAB, ids=lambda e: e.name)
-def test_the_config_builds_the_published_architecture(entry):
-    match = UPSTREAM_FILE.match(entry.weights.file_name)
-    assert match is not None and match[1] == entry.weights.sha256_prefix
-    cfg = load_config(entry.config)
+BY_CONFIG: dict[str, list[ImportedEntry]] = {}
+for _entry in ENTRIES + OPENMMLAB:
+    BY_CONFIG.setdefault(_entry.config, []).append(_entry)
+
+
+@pytest.mark.parametrize("config", BY_CONFIG)
+def test_the_config_builds_the_published_architecture(config):
+    cfg = load_config(config)
     with DefaultScope.overwrite_default_scope(cfg.default_scope), torch.device("meta"):
         model = MODELS.build(cfg.model)
     built = sum(p.numel() for p in model.parameters())
-    if entry.source.project == "torchvision":
-        assert built == entry.params
-    else:
-        assert rounded_like(built, entry.params) == entry.params
+    for entry in BY_CONFIG[config]:
+        match = UPSTREAM_FILE.match(entry.weights.file_name)
+        assert match is not None and match[1] == entry.weights.sha256_prefix, entry.name
+        if entry.source.project == "torchvision":
+            assert built == entry.params, entry.name
+        else:
+            assert rounded_like(built, entry.params) == entry.params, entry.name
 
 
-def test_openmmlab_entries_name_their_mmpretrain_release():
-    assert len(OPENMMLAB) >= 15
+def test_openmmlab_entries_name_their_release():
+    assert len(MMPRETRAIN) >= 15
+    packages = {e.source.package: e.codebase for e in OPENMMLAB}
+    assert packages == {"mmpretrain": "labcls", "mmdet": "labdet", "mmsegmentation": "labseg"}
     for entry in OPENMMLAB:
         assert entry.weights.url.startswith("https://download.openmmlab.com/")
         assert entry.weights.layout == "openmmlab" and entry.license == "Apache-2.0"
         assert f"/v{entry.source.version}/" in entry.metrics_link
+        module, _, function = entry.weights.converter.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), entry.name
 
 
 CLASSIFIERS = [e for e in ENTRIES if e.codebase == "labcls"]
@@ -101,3 +120,108 @@ def test_the_converter_maps_every_upstream_key_onto_the_config(entry):
             ours = MODELS.build(cfg.model).state_dict()
     converted = run_converter(upstream, entry.weights.converter, entry.weights.converter_args)
     assert {k: v.shape for k, v in converted.items()} == {k: v.shape for k, v in ours.items()}
+
+
+FCN_ADE = "fcn_r50-d8_4xb4-160k_ade20k-512x512"
+SEG_METAFILE = {
+    "Collections": [{"Name": "FCN", "README": "configs/fcn/README.md"}],
+    "Models": [
+        {  # fits labseg's config of the same name
+            "Name": FCN_ADE,
+            "In Collection": "FCN",
+            "Config": f"configs/fcn/{FCN_ADE}.py",
+            "Results": {"Task": "Semantic Segmentation", "Dataset": "ADE20K", "Metrics": {"mIoU": 36.1}},
+            "Weights": f"https://download.openmmlab.com/mmsegmentation/v0.5/fcn/{FCN_ADE}_20200615-4edbc3b4.pth",
+        },
+        {  # results on another dataset than the config's
+            "Name": "fcn_r50-d8_4xb4-20k_voc12aug-512x512",
+            "Config": "configs/fcn/fcn_r50-d8_4xb4-20k_voc12aug-512x512.py",
+            "Results": [{"Task": "Semantic Segmentation", "Dataset": "ADE20K", "Metrics": {"mIoU": 1.0}}],
+            "Weights": "https://download.openmmlab.com/x/fcn_voc12aug-52dc5306.pth",
+        },
+        {  # no hash in the file name
+            "Name": "pspnet_r50-d8_4xb4-160k_ade20k-512x512",
+            "Config": "configs/pspnet/pspnet_r50-d8_4xb4-160k_ade20k-512x512.py",
+            "Results": {"Task": "Semantic Segmentation", "Dataset": "ADE20K", "Metrics": {"mIoU": 42.48}},
+            "Weights": "https://download.openmmlab.com/x/pspnet_r50-d8_ade20k.pth",
+        },
+        {  # no labseg config of that name
+            "Name": "ann_r50-d8_4xb4-160k_ade20k-512x512",
+            "Config": "configs/ann/ann_r50-d8_4xb4-160k_ade20k-512x512.py",
+            "Results": {"Task": "Semantic Segmentation", "Dataset": "ADE20K", "Metrics": {"mIoU": 41.4}},
+            "Weights": "https://download.openmmlab.com/x/ann_r50-d8_ade20k-a1b2c3d4.pth",
+        },
+    ],
+}  # fmt: skip
+
+
+def _write_distribution(path: Path, root: str, metafile: dict, folder: str) -> Path:
+    """A wheel (zip) or an sdist (tar.gz) holding ``model-index.yml`` and one metafile."""
+    import io
+    import tarfile
+    import zipfile
+
+    import yaml
+
+    files = {
+        f"{root}model-index.yml": yaml.safe_dump({"Import": [f"configs/{folder}/metafile.yaml"]}),
+        f"{root}configs/{folder}/metafile.yaml": yaml.safe_dump(metafile),
+        f"{root}configs/{folder}/{FCN_ADE}.py": "model = dict()\n",
+    }
+    if path.name.endswith(".whl"):
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, text in files.items():
+                archive.writestr(name, text)
+    else:
+        with tarfile.open(path, "w:gz") as archive:
+            for name, text in files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(text.encode())
+                archive.addfile(info, io.BytesIO(text.encode()))
+    return path
+
+
+def test_openmmlab_wheels_and_sdists_give_the_models_that_fit_a_config(tmp_path, capsys):
+    generator = _generator()
+    wheel = _write_distribution(
+        tmp_path / "mmsegmentation-1.2.2-py3-none-any.whl", "mmseg/.mim/", SEG_METAFILE, "fcn"
+    )
+    sdist = _write_distribution(
+        tmp_path / "mmsegmentation-1.2.2.tar.gz", "mmsegmentation-1.2.2/", SEG_METAFILE, "fcn"
+    )
+    (entry,) = generator.openmmlab_entries(wheel)
+    assert generator.openmmlab_entries(sdist) == [entry]
+    assert entry.name == f"mm_{FCN_ADE}" and entry.config == f"labseg::fcn/{FCN_ADE}.py"
+    assert (entry.source.package, entry.source.version) == ("mmsegmentation", "1.2.2")
+    assert entry.weights.sha256_prefix == "4edbc3b4" and entry.dataset == "ADE20K"
+    assert entry.weights.converter == "labseg.models.convert:convert_openmmlab_segmentor"
+    assert entry.metrics == {"mIoU": 36.1} and entry.task == "semantic-segmentation"
+    assert entry.metrics_link == (
+        "https://github.com/open-mmlab/mmsegmentation/blob/v1.2.2/configs/fcn/README.md"
+    )
+    assert entry.params == generator.config_parameters(entry.config)
+    left_out = capsys.readouterr().err
+    assert "voc12aug" in left_out and "pspnet_r50-d8_4xb4-160k_ade20k" in left_out
+    assert generator.openmmlab_output("mmsegmentation").name == (
+        "imported-openmmlab-mmsegmentation.yml"
+    )
+
+
+def test_detection_families_whose_architecture_differs_are_left_out_with_why(tmp_path, capsys):
+    metafile = {
+        "Models": [
+            {
+                "Name": "retinanet_r50_fpn_1x_coco",
+                "Config": "configs/retinanet/retinanet_r50_fpn_1x_coco.py",
+                "Results": [{"Task": "Object Detection", "Dataset": "COCO", "Metrics": {"box AP": 36.5}}],
+                "Weights": "https://download.openmmlab.com/x/retinanet_r50_fpn_1x_coco_20200130-c2398f9e.pth",
+            }
+        ]
+    }  # fmt: skip
+    wheel = _write_distribution(
+        tmp_path / "mmdet-3.3.0-py3-none-any.whl", "mmdet/.mim/", metafile, "retinanet"
+    )
+    assert _generator().openmmlab_entries(wheel) == []
+    assert "left out retinanet_r50_fpn_1x_coco: MMDetection's RetinaNet computes P6 from C5" in (
+        capsys.readouterr().err
+    )

@@ -2,8 +2,9 @@
 
 :class:`CocoMetric` reads the data samples of the detection contract (one per image):
 metainfo ``img_id`` and ``pred_instances`` with ``bboxes`` (Tensor[N, 4] x1, y1, x2, y2
-in original image pixels), ``scores`` (Tensor[N]), ``labels`` (Tensor[N], 0-based in
-the order of the sorted category ids of ``ann_file``) and, for 'segm', ``masks``
+in original image pixels), ``scores`` (Tensor[N]), ``labels`` (Tensor[N], 0-based: label
+i is the category id ``cat_ids[i]`` of the evaluated data set's metainfo, or without one
+the i-th sorted category id of ``ann_file``) and, for 'segm', ``masks``
 (BoolTensor[N, H, W] at original size); for 'keypoints', ``keypoints``
 (Tensor[N, K, 2]) and ``keypoint_scores`` (Tensor[N, K]).
 
@@ -215,7 +216,7 @@ class CocoMetric(BaseMetric):
     def compute_metrics(self, results: list) -> dict[str, float]:
         """Evaluate the collected results of all images against ``ann_file``."""
         coco_gt = self._ground_truth()
-        cat_ids = sorted(coco_gt.getCatIds())
+        cat_ids = self._label_categories(coco_gt)
         img_ids = sorted({r["img_id"] for r in results})
         missing = sorted(set(img_ids) - set(coco_gt.getImgIds()))
         if missing:
@@ -242,6 +243,13 @@ class CocoMetric(BaseMetric):
                 metrics.update(self._classwise(coco_gt, evaluator, metric, cat_ids))
         return metrics
 
+    def _label_categories(self, coco_gt: COCO) -> list[int]:
+        """The COCO category id of each predicted label: the evaluated data set's
+        ``cat_ids`` (its metainfo) when it lists them, so a data set decides its label
+        layout (labdet's ``label_layout``), else the annotation file's sorted ids."""
+        listed = (self.dataset_meta or {}).get("cat_ids")
+        return [int(c) for c in listed] if listed else sorted(coco_gt.getCatIds())
+
     def results_to_coco(self, results: list, cat_ids: list[int], metric: str) -> list[dict]:
         """The predictions as COCO result dicts (the format of COCO's result files)."""
         coco_results = []
@@ -250,8 +258,9 @@ class CocoMetric(BaseMetric):
             if len(labels) and (labels.min() < 0 or labels.max() >= len(cat_ids)):
                 raise LabError(
                     f"CocoMetric: image {result['img_id']} has predicted labels up to "
-                    f"{int(labels.max())}, but {self.ann_file} has {len(cat_ids)} categories "
-                    f"(labels 0..{len(cat_ids) - 1}). Check the model's num_classes."
+                    f"{int(labels.max())}, but the evaluated data set ({self.ann_file}) has "
+                    f"{len(cat_ids)} labels (0..{len(cat_ids) - 1}). Check the model's "
+                    f"num_classes, and the data set's label_layout."
                 )
             boxes = xyxy_to_xywh(result["bboxes"])
             for i, label in enumerate(labels):

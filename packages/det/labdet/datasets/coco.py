@@ -6,12 +6,18 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mmengine.dataset import BaseDataset
 
 from labcore.datasets.annotation_files import load_coco
-from labcore.errors import LabError
+from labcore.errors import ConfigError, LabError
 from labdet.registry import DATASETS
+
+if TYPE_CHECKING:
+    from pycocotools.coco import COCO
+
+LABEL_LAYOUTS = ("sorted", "category_id", "category_id-1")
 
 
 class AnnotationError(LabError, ValueError):
@@ -57,10 +63,11 @@ class CocoDataset(BaseDataset):
 
     Each data item is a dict with ``img_id``, ``img_path``, ``height``, ``width`` and
     ``instances``: one dict per annotation with ``bbox`` [x1, y1, x2, y2] (absolute
-    pixels), ``bbox_label`` (0-based, in the order of the sorted category ids),
+    pixels), ``bbox_label`` (0-based; see ``label_layout``),
     ``ignore_flag`` (1 for ``iscrowd``) and ``mask`` (COCO polygons or RLE, when present).
     Boxes narrower or lower than ``min_box_size`` pixels are dropped, and one warning
-    counts them. ``metainfo`` holds ``classes``, ``cat_ids`` and ``ann_file``.
+    counts them. ``metainfo`` holds ``classes``, ``cat_ids`` (the category id of each
+    label, which CocoMetric writes into its results) and ``ann_file``.
 
     Args:
         ann_file: the COCO JSON file, relative to ``data_root`` unless absolute.
@@ -72,6 +79,14 @@ class CocoDataset(BaseDataset):
             ``dict(num_train=1000, num_val=200, image_size=128, seed=0)``.
         filter_empty_gt: skip images without any non-crowd object (training only).
         min_box_size: smallest box width and height kept, in pixels.
+        label_layout: how category ids become labels, the layout a model's class outputs
+            follow. ``"sorted"``: label i is the i-th of the file's sorted category ids (80
+            labels for COCO; MMDetection's layout). ``"category_id"``: label = category
+            id, label 0 and the gaps unused (91 for COCO, whose ids run from 1 to 90 with
+            10 unused: the class outputs of torchvision's RetinaNet and FCOS).
+            ``"category_id-1"``: label = category id - 1 (90 for COCO: torchvision's
+            Faster and Mask R-CNN, whose output 0 is the background). Unused labels are
+            named ``"N/A"``, as torchvision names them.
         pipeline, test_mode, lazy_init, indices, max_refetch: as MMEngine's BaseDataset.
     """
 
@@ -84,6 +99,7 @@ class CocoDataset(BaseDataset):
         synthetic: dict | None = None,
         filter_empty_gt: bool = False,
         min_box_size: float = 1.0,
+        label_layout: str = "sorted",
         pipeline: Sequence = (),
         test_mode: bool = False,
         lazy_init: bool = False,
@@ -94,8 +110,13 @@ class CocoDataset(BaseDataset):
             from labcore.datasets.synthetic import ensure_shapes
 
             data_root = str(ensure_shapes("det", **synthetic))
+        if label_layout not in LABEL_LAYOUTS:
+            raise ConfigError(
+                f"CocoDataset: label_layout={label_layout!r} is not one of {LABEL_LAYOUTS}."
+            )
         self.filter_empty_gt = filter_empty_gt
         self.min_box_size = min_box_size
+        self.label_layout = label_layout
         super().__init__(
             ann_file=ann_file,
             data_root=data_root or "",
@@ -115,10 +136,10 @@ class CocoDataset(BaseDataset):
                 f"data_root and ann_file."
             )
         coco = load_coco(self.ann_file)
-        cat_ids = sorted(coco.getCatIds())
-        cat_to_label = {cat_id: i for i, cat_id in enumerate(cat_ids)}
+        cat_ids = self._label_categories(coco)
+        cat_to_label = {cat_id: i for i, cat_id in enumerate(cat_ids) if cat_id in coco.cats}
         self._metainfo.update(
-            classes=tuple(coco.cats[c]["name"] for c in cat_ids),
+            classes=tuple(coco.cats[c]["name"] if c in coco.cats else "N/A" for c in cat_ids),
             cat_ids=tuple(cat_ids),
             ann_file=str(self.ann_file),
         )
@@ -158,6 +179,21 @@ class CocoDataset(BaseDataset):
                 stacklevel=2,
             )
         return data_list
+
+    def _label_categories(self, coco: COCO) -> list[int]:
+        """The category id of each label, in label order (see ``label_layout``)."""
+        ids = sorted(coco.getCatIds())
+        if self.label_layout == "sorted":
+            return ids
+        first = 0 if self.label_layout == "category_id" else 1  # the id of label 0
+        bad = [i for i in ids if not isinstance(i, int) or i < first]
+        if bad:
+            raise AnnotationError(
+                f"{self.ann_file} has category ids {bad[:5]}; label_layout="
+                f"{self.label_layout!r} needs integer ids from {first}. Use "
+                f"label_layout='sorted' for this file."
+            )
+        return list(range(first, max(ids) + 1)) if ids else []
 
     def filter_data(self) -> list[dict]:
         """Without ``test_mode`` and with ``filter_empty_gt``, keep images with an object."""

@@ -1,5 +1,6 @@
 """Convert torchvision detection state dicts (RetinaNet, FCOS, Faster / Mask R-CNN, and the
-v2 RetinaNet and Faster R-CNN) to labdet's.
+v2 RetinaNet and Faster R-CNN) and MMDetection R-CNN checkpoints (Faster, Mask, Cascade and
+Cascade Mask R-CNN; :func:`convert_openmmlab_detector`) to labdet's.
 
     from torchvision.models.detection import retinanet_resnet50_fpn
     state = convert_torchvision_detector(retinanet_resnet50_fpn(weights="DEFAULT").state_dict())
@@ -21,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+import torch
 from torch import Tensor
 
 from labcore.errors import CheckpointError
@@ -128,5 +130,96 @@ def convert_torchvision_detector(state_dict: Mapping[str, Tensor]) -> dict[str, 
         raise CheckpointError(
             f"{len(unknown)} keys of the state dict are not from a torchvision RetinaNet, FCOS, "
             f"Faster R-CNN or Mask R-CNN: {shown}. Pass the state_dict() of one of those models."
+        )
+    return converted
+
+
+# MMDetection (OpenMMLab) checkpoints of Faster, Mask and Cascade (Mask) R-CNN R50/R101/X101-FPN.
+_MMDET_RULES: list[Rule] = [
+    # MMDetection's ResNet / ResNeXt use torchvision's names (conv1, bn1, layer1..4).
+    (r"^backbone\.((?:conv1|bn1|layer\d\.\d+\.(?:conv\d|bn\d|downsample\.[01]))\.(?:weight|bias|running_mean|running_var))$", r"backbone.\1"),
+    (r"^neck\.(lateral_convs|fpn_convs)\.(\d+)\.conv\.(weight|bias)$", r"neck.\1.\2.\3"),
+    (r"^rpn_head\.rpn_conv\.(weight|bias)$", r"rpn_head.conv.0.\1"),
+    (r"^rpn_head\.rpn_cls\.(weight|bias)$", r"rpn_head.cls_logits.\1"),
+    (r"^rpn_head\.rpn_reg\.(weight|bias)$", r"rpn_head.bbox_pred.\1"),
+    # Shared2FCBBoxHead -> TwoMLPHead + FastRCNNPredictor (Cascade: one per stage).
+    (r"^roi_head\.bbox_head\.shared_fcs\.([01])\.(weight|bias)$", lambda m: f"roi_head.box_head.fc{6 + int(m[1])}.{m[2]}"),
+    (r"^roi_head\.bbox_head\.fc_cls\.(weight|bias)$", r"roi_head.box_predictor.cls_score.\1"),
+    (r"^roi_head\.bbox_head\.fc_reg\.(weight|bias)$", r"roi_head.box_predictor.bbox_pred.\1"),
+    (r"^roi_head\.bbox_head\.(\d)\.shared_fcs\.([01])\.(weight|bias)$", lambda m: f"roi_head.box_heads.{m[1]}.fc{6 + int(m[2])}.{m[3]}"),
+    (r"^roi_head\.bbox_head\.(\d)\.fc_cls\.(weight|bias)$", r"roi_head.box_predictors.\1.cls_score.\2"),
+    (r"^roi_head\.bbox_head\.(\d)\.fc_reg\.(weight|bias)$", r"roi_head.box_predictors.\1.bbox_pred.\2"),
+    # FCNMaskHead -> mask head convs (conv, relu flat) + MaskRCNNPredictor.
+    (r"^roi_head\.mask_head\.convs\.(\d)\.conv\.(weight|bias)$", lambda m: f"roi_head.mask_head.convs.{2 * int(m[1])}.{m[2]}"),
+    (r"^roi_head\.mask_head\.upsample\.(weight|bias)$", r"roi_head.mask_predictor.conv5_mask.\1"),
+    (r"^roi_head\.mask_head\.conv_logits\.(weight|bias)$", r"roi_head.mask_predictor.mask_fcn_logits.\1"),
+    (r"^roi_head\.mask_head\.(\d)\.convs\.(\d)\.conv\.(weight|bias)$", lambda m: f"roi_head.mask_heads.{m[1]}.convs.{2 * int(m[2])}.{m[3]}"),
+    (r"^roi_head\.mask_head\.(\d)\.upsample\.(weight|bias)$", r"roi_head.mask_predictors.\1.conv5_mask.\2"),
+    (r"^roi_head\.mask_head\.(\d)\.conv_logits\.(weight|bias)$", r"roi_head.mask_predictors.\1.mask_fcn_logits.\2"),
+]  # fmt: skip
+
+
+def _background_first(key: str, value: Tensor) -> Tensor:
+    """MMDetection's R-CNN outputs in labdet's class order (background first).
+
+    ``fc_cls`` [K + 1, ...] puts background last: it is rolled to index 0. A class-specific
+    ``fc_reg`` [4K, ...] and ``conv_logits`` [K, ...] have no background row: a zero one is
+    put first, which labdet never reads (it drops the background's boxes and picks masks by
+    ``label + 1``). A class-agnostic ``fc_reg`` [4, ...] stays as it is.
+    """
+    if not key.startswith("roi_head."):  # the RPN's outputs are class-free
+        return value
+    if key.endswith(("cls_score.weight", "cls_score.bias")):
+        return torch.cat([value[-1:], value[:-1]])
+    if key.endswith(("bbox_pred.weight", "bbox_pred.bias")) and value.shape[0] > 4:
+        return torch.cat([value.new_zeros((4, *value.shape[1:])), value])
+    if key.endswith(("mask_fcn_logits.weight", "mask_fcn_logits.bias")):
+        return torch.cat([value.new_zeros((1, *value.shape[1:])), value])
+    return value
+
+
+def convert_openmmlab_detector(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """labdet names for an MMDetection (3.x, or a 2.x checkpoint it loads) Faster R-CNN,
+    Mask R-CNN, Cascade R-CNN or Cascade Mask R-CNN with a ResNet / ResNeXt FPN.
+
+    ======================================  ==============================================
+    MMDetection                             labdet
+    ======================================  ==============================================
+    ``backbone.*``                          ``backbone.*`` (the same ResNet names)
+    ``neck.{lateral,fpn}_convs.i.conv.*``   ``neck.{lateral,fpn}_convs.i.*``
+    ``rpn_head.{rpn_conv,rpn_cls,rpn_reg}``  ``rpn_head.{conv.0,cls_logits,bbox_pred}``
+    ``roi_head.bbox_head.shared_fcs.{0,1}``  ``roi_head.box_head.{fc6,fc7}``
+    ``roi_head.bbox_head.{fc_cls,fc_reg}``  ``roi_head.box_predictor.{cls_score,bbox_pred}``
+    ``roi_head.mask_head.convs.i.conv``     ``roi_head.mask_head.convs.{2i}``
+    ``roi_head.mask_head.upsample``         ``roi_head.mask_predictor.conv5_mask``
+    ``roi_head.mask_head.conv_logits``      ``roi_head.mask_predictor.mask_fcn_logits``
+    ``roi_head.{bbox,mask}_head.<s>.*``     ``roi_head.{box,mask}_{heads,predictors}.<s>.*``
+    ======================================  ==============================================
+
+    Class outputs move to labdet's order, background first (see :func:`_background_first`);
+    BatchNorm's ``num_batches_tracked`` counters are dropped (labdet's backbones use
+    FrozenBN). RoIAlign differs: MMDetection's is aligned (half-pixel offset) with adaptive
+    sampling, labdet's is torchvision's (not aligned, 2 samples per bin), so the converted
+    model's AP can differ a little from the published one: ``lab test`` shows both.
+
+    Raises :class:`CheckpointError` naming the keys no rule maps (another architecture:
+    e.g. a RetinaNet, ATSS or GFL head, a caffe-style or deformable backbone).
+    """
+    converted, unknown = {}, []
+    for key, value in state_dict.items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        for pattern, replacement in _MMDET_RULES:
+            new_key, count = re.subn(pattern, replacement, key, count=1)
+            if count:
+                converted[new_key] = _background_first(new_key, value)
+                break
+        else:
+            unknown.append(key)
+    if unknown:
+        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        raise CheckpointError(
+            f"{len(unknown)} keys of the state dict are not from an MMDetection Faster, Mask or "
+            f"Cascade R-CNN with a ResNet FPN: {shown}. Only those architectures convert."
         )
     return converted

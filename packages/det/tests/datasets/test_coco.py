@@ -112,3 +112,30 @@ def test_a_cut_annotation_file_is_named(tmp_path):
     path.write_text(path.read_text()[:100])
     with pytest.raises(AnnotationFileError, match=f"'{path}' is not valid JSON.*cut short"):
         CocoDataset(ann_file=str(path))
+
+
+def test_category_id_layouts_keep_the_gaps(tmp_path):
+    path = _write(tmp_path, [_ann(1, 1, [1, 2, 10, 20], 3), _ann(2, 1, [5, 5, 4, 4], 1)])
+
+    def labels(ds):
+        return [i["bbox_label"] for i in ds.get_data_info(0)["instances"]]
+
+    minus_one = CocoDataset(ann_file=str(path), label_layout="category_id-1")
+    assert minus_one.metainfo["cat_ids"] == (1, 2, 3)  # torchvision's R-CNN: label = id - 1
+    assert minus_one.metainfo["classes"] == ("a", "N/A", "b") and labels(minus_one) == [2, 0]
+    as_id = CocoDataset(ann_file=str(path), label_layout="category_id")
+    assert as_id.metainfo["cat_ids"] == (0, 1, 2, 3)  # torchvision's RetinaNet: label = id
+    assert as_id.metainfo["classes"] == ("N/A", "a", "N/A", "b") and labels(as_id) == [3, 1]
+    ordered = CocoDataset(ann_file=str(path))
+    assert ordered.metainfo["cat_ids"] == (1, 3) and labels(ordered) == [1, 0]
+
+
+def test_unknown_label_layout_and_ids_below_the_first_label_are_named(tmp_path):
+    from labcore.errors import ConfigError
+
+    path = _write(tmp_path, [], categories=[{"id": 0, "name": "zero"}])
+    with pytest.raises(ConfigError, match="label_layout='sideways'.*sorted"):
+        CocoDataset(ann_file=str(path), label_layout="sideways")
+    with pytest.raises(AnnotationError, match=r"category ids \[0\].*from 1.*'sorted'"):
+        CocoDataset(ann_file=str(path), label_layout="category_id-1")
+    assert CocoDataset(ann_file=str(path), label_layout="category_id").metainfo["cat_ids"] == (0,)

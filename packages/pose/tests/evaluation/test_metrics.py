@@ -4,10 +4,16 @@ plain numpy written here."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 import torch
+from mmengine.evaluator import Evaluator
 from mmengine.structures import BaseDataElement, InstanceData
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
@@ -84,6 +90,100 @@ def test_coco_keypoint_ap_equals_pycocotools(shapes_pose, tmp_path, nms_thr):
     ]
     np.testing.assert_allclose(values, reference.stats, atol=1e-9)
     assert 0.0 < ours["coco/keypoints_mAP"] < 1.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _predictions(samples) -> list[dict]:
+    """What the metric reads of each sample, as JSON for the worker processes."""
+    return [
+        dict(
+            img_id=int(s.img_id),
+            input_scale=s.input_scale.tolist(),
+            keypoints=s.pred_instances.keypoints.tolist(),
+            keypoint_scores=s.pred_instances.keypoint_scores.tolist(),
+            bbox_scores=s.pred_instances.bbox_scores.tolist(),
+            labels=s.pred_instances.labels.tolist(),
+        )
+        for s in samples
+    ]
+
+
+DIST_WORKER = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np, torch, torch.distributed as dist
+    from mmengine.dataset import DefaultSampler
+    from mmengine.evaluator import Evaluator
+    from mmengine.structures import BaseDataElement, InstanceData
+    from labpose.evaluation import PoseCocoMetric
+
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    ann_file, predictions, sigmas = json.load(open(sys.argv[1]))
+    evaluator = Evaluator(PoseCocoMetric(ann_file=ann_file, keypoint_sigmas=sigmas))
+    evaluator.dataset_meta = dict(sigmas=sigmas)
+    # the indices a test dataloader gives this rank (rank r: r, r + 2, ..., padded)
+    mine = [predictions[i] for i in DefaultSampler(predictions, shuffle=False)]
+    for start in range(0, len(mine), 3):
+        batch = []
+        for p in mine[start : start + 3]:
+            sample = BaseDataElement(metainfo=dict(img_id=p["img_id"],
+                                                   input_scale=np.array(p["input_scale"])))
+            sample.pred_instances = InstanceData(
+                **{k: torch.tensor(p[k]) for k in
+                   ("keypoints", "keypoint_scores", "bbox_scores", "labels")})
+            batch.append(sample)
+        evaluator.process(batch)
+    result = evaluator.evaluate(len(predictions))
+    json.dump(result, open(f"{sys.argv[2]}.{rank}", "w"))
+    dist.destroy_process_group()
+    """
+)
+
+
+@pytest.mark.dist
+def test_coco_keypoint_ap_across_two_processes_equals_one(shapes_pose, tmp_path):
+    """Two gloo processes, each evaluating the half of the samples its sampler gives it
+    (MMEngine's Evaluator gathers them): the same AP/AR as one process on all."""
+    ann_file = shapes_pose / "annotations/keypoints_val.json"
+    samples = predicted_samples(ann_file, seed=3)
+    if len(samples) % 2 == 0:  # odd: the sampler pads one rank, the padding is dropped
+        samples = samples[:-1]
+
+    def evaluate(part):
+        evaluator = Evaluator(
+            PoseCocoMetric(ann_file=str(ann_file), keypoint_sigmas=KEYPOINT_SIGMAS)
+        )
+        evaluator.dataset_meta = dict(sigmas=list(KEYPOINT_SIGMAS))
+        evaluator.process(part)
+        return evaluator.evaluate(len(part))
+
+    single = evaluate(samples)
+    assert 0.0 < single["coco/keypoints_mAP"] < 1.0
+    # one rank's half alone scores differently: equality below needs the gathering
+    assert evaluate(samples[::2])["coco/keypoints_mAP"] != single["coco/keypoints_mAP"]
+
+    inputs = [str(ann_file), _predictions(samples), list(KEYPOINT_SIGMAS)]
+    (tmp_path / "inputs.json").write_text(json.dumps(inputs))
+    (tmp_path / "worker.py").write_text(DIST_WORKER)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+         "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+         str(tmp_path / "worker.py"), str(tmp_path / "inputs.json"), str(tmp_path / "result")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    for rank in (0, 1):
+        result = json.loads((tmp_path / f"result.{rank}").read_text())
+        assert result.keys() == single.keys()
+        for key, value in single.items():
+            assert result[key] == pytest.approx(value, abs=1e-12), (rank, key)
 
 
 def test_rescoring_multiplies_box_score_by_confident_keypoints():

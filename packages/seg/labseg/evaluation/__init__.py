@@ -1,5 +1,15 @@
 """Segmentation metrics."""
 
-from labseg.evaluation.iou_metric import IoUMetric, area_counts
+from labseg.evaluation.iou_metric import (
+    IoUMetric,
+    area_counts,
+    confusion_cells,
+    confusion_matrix,
+)
 
-__all__ = ["IoUMetric", "area_counts"]
+__all__ = [
+    "IoUMetric",
+    "area_counts",
+    "confusion_cells",
+    "confusion_matrix",
+]

@@ -1,14 +1,16 @@
-"""Intersection-over-union metrics of semantic segmentation."""
+"""Intersection-over-union metrics of semantic segmentation, and the confusion matrix
+they come from, logged as an image."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
+from labcore.evaluation.confusion_plot import log_evaluation_image, plot_confusion_matrix
 from labseg.registry import METRICS
 
 METRIC_NAMES = ("mIoU", "mDice", "mFscore")
@@ -27,6 +29,28 @@ def area_counts(
     area_label = torch.bincount(label, minlength=num_classes)[:num_classes]
     union = area_pred + area_label - intersect
     return torch.stack([intersect, union, area_pred, area_label]).double()
+
+
+def confusion_cells(
+    pred: torch.Tensor, label: torch.Tensor, num_classes: int, ignore_index: int
+) -> np.ndarray:
+    """The non-zero cells of one image's confusion matrix, int64 ndarray[M, 2] of
+    (``label * num_classes + pred``, pixel count), over the pixels whose label is not
+    ``ignore_index`` (and whose label and prediction are below ``num_classes``). A few
+    cells per image where the dense matrix would hold ``num_classes**2``."""
+    valid = (label != ignore_index) & (label < num_classes) & (pred < num_classes)
+    flat = label[valid].long() * num_classes + pred[valid].long()
+    cells, counts = torch.unique(flat, return_counts=True)
+    return torch.stack([cells, counts], dim=1).cpu().numpy().astype(np.int64)
+
+
+def confusion_matrix(cells: Iterable[np.ndarray], num_classes: int) -> np.ndarray:
+    """Sum of :func:`confusion_cells` of many images: float64 ndarray[K, K] of pixel
+    counts, rows the labelled (true) class, columns the predicted class."""
+    matrix = np.zeros(num_classes * num_classes, dtype=np.float64)
+    for image in cells:
+        np.add.at(matrix, image[:, 0], image[:, 1])
+    return matrix.reshape(num_classes, num_classes)
 
 
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -52,6 +76,12 @@ class IoUMetric(BaseMetric):
     (``gt_sem_seg``) are compared at the label's size. The per-class table is printed
     and returned as ``IoU.<class>`` / ``Acc.<class>`` entries.
 
+    With ``plot``, the dataset's confusion matrix (rows normalised, the data set's class
+    names) is drawn and logged through the current visualizer
+    (``add_image('confusion_matrix', ...)``), so the run's log folder and MLflow both get
+    it as a PNG, with the training iterations done as its step (MLflow:
+    ``images/confusion_matrix_<iterations>.png``; 0 in a test run).
+
     Args:
         iou_metrics: which of 'mIoU', 'mDice', 'mFscore' to report (mIoU brings aAcc and
             mAcc, mFscore brings mPrecision and mRecall).
@@ -59,6 +89,7 @@ class IoUMetric(BaseMetric):
         ignore_index: label value that does not count.
         nan_to_num: value for classes that do not count in the per-class entries (NaN
             is kept when None).
+        plot: draw and log the confusion matrix.
         collect_device, prefix: as MMEngine's BaseMetric (``prefix`` defaults to 'seg').
     """
 
@@ -71,6 +102,7 @@ class IoUMetric(BaseMetric):
         beta: float = 1.0,
         ignore_index: int = 255,
         nan_to_num: float | None = None,
+        plot: bool = True,
         collect_device: str = "cpu",
         prefix: str | None = None,
     ):
@@ -82,6 +114,7 @@ class IoUMetric(BaseMetric):
         self.beta = beta
         self.ignore_index = ignore_index
         self.nan_to_num = nan_to_num
+        self.plot = plot
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         num_classes = len(self.dataset_meta["classes"])
@@ -89,10 +122,13 @@ class IoUMetric(BaseMetric):
             pred = _field(sample, "pred_sem_seg").squeeze(0)
             label = _field(sample, "gt_sem_seg").squeeze(0).to(pred.device)
             counts = area_counts(pred, label, num_classes, self.ignore_index).cpu().numpy()
-            self.results.append(counts)
+            result = dict(areas=counts)
+            if self.plot:
+                result["confusion"] = confusion_cells(pred, label, num_classes, self.ignore_index)
+            self.results.append(result)
 
     def compute_metrics(self, results: list) -> dict[str, float]:
-        counts = np.stack(results)  # [N, 4, K]
+        counts = np.stack([r["areas"] for r in results])  # [N, 4, K]
         intersect, union, area_pred, area_label = counts.sum(axis=0)
         iou = _divide(intersect, union)
         acc = _divide(intersect, area_label)
@@ -120,6 +156,11 @@ class IoUMetric(BaseMetric):
         metrics["per_image_mIoU"] = _nanmean(np.array(image_means))
         classes = self.dataset_meta["classes"]
         print_log("per-class results:\n" + _table(classes, per_class), logger="current")
+        if self.plot:
+            matrix = confusion_matrix((r["confusion"] for r in results), len(classes))
+            log_evaluation_image(
+                "confusion_matrix", plot_confusion_matrix(matrix, classes, cells="percent")
+            )
         for name, values in per_class.items():
             for cls, value in zip(classes, values):
                 if np.isnan(value) and self.nan_to_num is not None:

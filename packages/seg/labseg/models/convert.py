@@ -1,4 +1,5 @@
-"""Convert torchvision segmentation state dicts (FCN and DeepLabV3 on ResNet) to labseg's.
+"""Convert torchvision segmentation state dicts (FCN and DeepLabV3 on ResNet) and
+MMSegmentation checkpoints (:func:`convert_openmmlab_segmentor`) to labseg's.
 
     from torchvision.models.segmentation import deeplabv3_resnet50
     state = convert_torchvision_segmentor(deeplabv3_resnet50(weights="DEFAULT").state_dict())
@@ -97,5 +98,69 @@ def convert_torchvision_segmentor(state_dict: Mapping[str, Tensor]) -> dict[str,
         branch = weight.shape[1] // 5
         converted["decode_head.project.0.0.weight"] = torch.cat(
             [weight[:, 4 * branch :], weight[:, : 4 * branch]], dim=1
+        )
+    return converted
+
+
+def _deep_stem(match: re.Match) -> str:
+    """MMSegmentation's ResNetV1c stem ``stem.{0,1,3,4,6,7}`` (conv, BN, ReLU x 3, flat) ->
+    labcore's ``stem.{0,1,2}.{0,1}`` (three conv-norm blocks)."""
+    index = int(match[1])
+    return f"backbone.stem.{index // 3}.{index % 3}.{match[2]}"
+
+
+_MIT_FFN = {"0": "fc1", "1": "pe_conv", "4": "fc2"}
+_MMSEG_RULES = [
+    (rf"backbone\.stem\.([013467])\.{_LEAF}", _deep_stem),
+    (rf"backbone\.((?:conv1|bn1|layer\d\.\d+\.(?:conv\d|bn\d|downsample\.[01]))\.{_LEAF})", r"backbone.\1"),
+    # MixVisionTransformer (SegFormer's MiT): only the MixFFN's Sequential is renamed.
+    (r"backbone\.layers\.(\d)\.1\.(\d+)\.ffn\.layers\.([014])\.(weight|bias)", lambda m: f"backbone.layers.{m[1]}.1.{m[2]}.ffn.{_MIT_FFN[m[3]]}.{m[4]}"),
+    (r"(backbone\.layers\.\d\.0\.(?:projection|norm)\.(?:weight|bias))", r"\1"),
+    (r"(backbone\.layers\.\d\.1\.\d+\.(?:norm1|norm2|attn\.sr|attn\.norm|attn\.attn\.out_proj)\.(?:weight|bias))", r"\1"),
+    (r"(backbone\.layers\.\d\.1\.\d+\.attn\.attn\.in_proj_(?:weight|bias))", r"\1"),
+    (r"(backbone\.layers\.\d\.2\.(?:weight|bias))", r"\1"),
+    # Heads: every ConvModule (conv, norm) -> ConvNormAct (0, 1); the classifier keeps its name.
+    (r"((?:decode|auxiliary)_head\.[\w.]+?)\.conv\.(weight|bias)", r"\1.0.\2"),
+    (rf"((?:decode|auxiliary)_head\.[\w.]+?)\.bn\.{_LEAF}", r"\1.1.\2"),
+    (r"((?:decode|auxiliary)_head\.conv_seg\.(?:weight|bias))", r"\1"),
+]  # fmt: skip
+
+
+def convert_openmmlab_segmentor(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """An MMSegmentation EncoderDecoder state dict (FCN, PSPNet, DeepLabV3, DeepLabV3+,
+    UPerNet on ResNetV1c; SegFormer on MiT) with labseg's keys.
+
+    labseg's heads keep MMSegmentation's module names (``aspp_modules``, ``image_pool``,
+    ``psp_modules``, ``bottleneck``, ``c1_bottleneck``, ``sep_bottleneck``, ``lateral_convs``,
+    ``fpn_convs``, ``fpn_bottleneck``, ``fusion_conv``, ``conv_cat``, ``convs``) and branch
+    order (image pooling first), so only the layers inside them are renamed:
+
+    ================================================  ====================================
+    MMSegmentation                                    labseg
+    ================================================  ====================================
+    ``backbone.stem.{0,1,3,4,6,7}`` (ResNetV1c)       ``backbone.stem.{0,1,2}.{0,1}``
+    ``<head>.<module>.conv`` / ``.bn`` (ConvModule)    ``<head>.<module>.0`` / ``.1``
+    ``backbone.layers.i.1.j.ffn.layers.{0,1,4}``      ``backbone.layers.i.1.j.ffn.{fc1,pe_conv,fc2}``
+    ================================================  ====================================
+
+    Everything else (``backbone.layer1..4``, the MiT's patch embeddings, attention and norms,
+    ``conv_seg``) keeps its name. Raises :class:`CheckpointError` naming the keys that no rule
+    maps (an architecture labseg does not build, e.g. a head with plain convs).
+    """
+    converted, unknown = {}, []
+    for key, value in state_dict.items():
+        new_key = _rename(key, _MMSEG_RULES)
+        if not new_key:
+            unknown.append(key)
+            continue
+        converted[new_key] = value
+    if unknown:
+        shown = ", ".join(unknown[:8]) + (
+            f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+        )
+        raise CheckpointError(
+            f"{len(unknown)} keys of the MMSegmentation state dict have no labseg name: "
+            f"{shown}. Only FCN, PSPNet, DeepLabV3(+), UPerNet (ResNetV1c) and SegFormer "
+            "(MiT) convert."
         )
     return converted

@@ -1,5 +1,5 @@
 """IoUMetric against a float64 confusion-matrix reference written here, in one process and
-across two (gloo)."""
+across two (gloo); its confusion matrix, drawn and logged to MLflow by a test run."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import torch
 
-from labseg.evaluation import IoUMetric
+from labcore.evaluation.confusion_plot import plot_confusion_matrix
+from labseg.evaluation import IoUMetric, confusion_cells, confusion_matrix
 
 NUM_CLASSES = 5
 CLASSES = tuple(f"c{i}" for i in range(NUM_CLASSES))
@@ -86,7 +87,7 @@ def _reference(pairs):
 
 
 def _evaluate(pairs, batch_size=4):
-    metric = IoUMetric(iou_metrics=("mIoU", "mDice", "mFscore"))
+    metric = IoUMetric(iou_metrics=("mIoU", "mDice", "mFscore"), plot=False)
     metric.dataset_meta = dict(classes=CLASSES)
     samples = _samples(pairs)
     for start in range(0, len(samples), batch_size):
@@ -122,6 +123,69 @@ def test_iou_metric_leaves_out_classes_absent_everywhere():
     result = _evaluate([(pred, label)])
     assert result["seg/mIoU"] == 1.0  # classes 2..4 appear nowhere and do not count
     assert np.isnan(result["seg/IoU.c2"])
+
+
+def test_confusion_matrix_sums_the_images_cells():
+    pairs = _maps()
+    cells = [
+        confusion_cells(torch.from_numpy(p), torch.from_numpy(g), NUM_CLASSES, 255)
+        for p, g in pairs
+    ]
+    assert max(len(c) for c in cells) <= NUM_CLASSES**2
+    expected = sum(_confusion(p, g) for p, g in pairs)
+    np.testing.assert_array_equal(confusion_matrix(cells, NUM_CLASSES), expected)
+
+
+def test_confusion_plot_normalises_rows():
+    matrix = sum(_confusion(p, g) for p, g in _maps())
+    image = plot_confusion_matrix(matrix, CLASSES, cells="percent")
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    rescaled = matrix * np.array([[3.0], [1.0], [7.0], [0.5], [1.0]])  # each row scaled
+    np.testing.assert_array_equal(plot_confusion_matrix(rescaled, CLASSES, cells="percent"), image)
+    swapped = matrix.copy()
+    swapped[0, [0, 1]] = swapped[0, [1, 0]]  # a row's fractions change: the plot does
+    assert not np.array_equal(plot_confusion_matrix(swapped, CLASSES, cells="percent"), image)
+
+
+def test_test_run_logs_the_confusion_matrix_to_mlflow(shapes_seg, tmp_path, monkeypatch):
+    """``runner.test()`` of the tiny FCN with the default MLflow backend (a sqlite store
+    in the work dir): the PNG artifact is the plot of the test set's confusion matrix,
+    which the test recomputes from the model's predictions."""
+    from mlflow import MlflowClient
+    from PIL import Image
+
+    from labcore.engine.config import load_config
+    from labcore.engine.training import build_runner
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = load_config("labseg::fcn/fcn_r18-d8_shapes.py")
+    cfg.model.backbone.init_cfg = None  # random weights: the plot need not be a good one
+    cfg.test_dataloader.dataset.update(synthetic=None, data_root=str(shapes_seg))
+    cfg.randomness = dict(seed=0)
+    work_dir = tmp_path / "work"
+    runner = build_runner(cfg, work_dir=work_dir)
+    metrics = runner.test()
+    assert "seg/mIoU" in metrics
+
+    classes = runner.test_dataloader.dataset.metainfo["classes"]
+    expected = np.zeros((len(classes), len(classes)))
+    runner.model.eval()
+    with torch.no_grad():
+        for batch in runner.test_dataloader:
+            for sample in runner.model.test_step(batch):
+                pred = sample.pred_sem_seg.data[0].numpy()
+                label = sample.gt_sem_seg.data[0].numpy()
+                valid = label != 255
+                np.add.at(expected, (label[valid], pred[valid]), 1.0)
+
+    client = MlflowClient(f"sqlite:///{work_dir.resolve()}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("openlab").experiment_id])
+    assert run.info.status == "FINISHED"
+    artifacts = [a.path for a in client.list_artifacts(run.info.run_id, "images")]
+    assert artifacts == ["images/confusion_matrix_0.png"]
+    path = client.download_artifacts(run.info.run_id, artifacts[0], str(tmp_path))
+    logged = np.asarray(Image.open(path).convert("RGB"))
+    np.testing.assert_array_equal(logged, plot_confusion_matrix(expected, classes, cells="percent"))
 
 
 def _free_port() -> int:

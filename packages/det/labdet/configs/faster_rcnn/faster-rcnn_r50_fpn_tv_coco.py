@@ -9,3 +9,10 @@ model = dict(
     ),
     roi_head=dict(num_classes=90, box_predictor=dict(num_classes=90)),
 )
+
+# torchvision's label layout, which its published weights predict: label = COCO category
+# id - 1 (90 labels, the 10 unused ids among them; torchvision's output 0 is the
+# background). CocoMetric maps labels back to category ids through the data set's cat_ids.
+train_dataloader = dict(dataset=dict(label_layout="category_id-1"))
+val_dataloader = dict(dataset=dict(label_layout="category_id-1"))
+test_dataloader = val_dataloader

@@ -8,3 +8,10 @@ model = dict(
     ),
     bbox_head=dict(num_classes=91),
 )
+
+# torchvision's label layout, which its published weights predict: label = COCO category
+# id (91 labels, 0 and the 10 unused ids among them). CocoMetric maps labels back to
+# category ids through the data set's cat_ids.
+train_dataloader = dict(dataset=dict(label_layout="category_id"))
+val_dataloader = dict(dataset=dict(label_layout="category_id"))
+test_dataloader = val_dataloader

@@ -13,3 +13,10 @@ model = dict(
         test_cfg=dict(score_thr=0.05, nms_iou_thr=0.5, topk_candidates=1000, max_per_img=300),
     ),
 )
+
+# torchvision's label layout, which its published weights predict: label = COCO category
+# id (91 labels, 0 and the 10 unused ids among them). CocoMetric maps labels back to
+# category ids through the data set's cat_ids.
+train_dataloader = dict(dataset=dict(label_layout="category_id"))
+val_dataloader = dict(dataset=dict(label_layout="category_id"))
+test_dataloader = val_dataloader

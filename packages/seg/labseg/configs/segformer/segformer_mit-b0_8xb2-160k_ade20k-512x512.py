@@ -18,4 +18,6 @@ param_scheduler = [
     dict(type="LinearLR", start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type="PolyLR", eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False),
 ]
-train_dataloader = dict(batch_size=2, num_workers=2)
+# MMSegmentation's global batch is 16 (8 x 2), the ade20k-160k protocol's: the protocol sets
+# the batch per device for the devices a run has.
+train_dataloader = dict(num_workers=2)

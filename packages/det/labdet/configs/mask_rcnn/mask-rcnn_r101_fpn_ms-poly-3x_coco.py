@@ -1,0 +1,11 @@
+# mask-rcnn_r50_fpn_ms-poly-3x_coco on ResNet-101, as MMDetection's
+# mask-rcnn_r101_fpn_ms-poly-3x_coco.
+_base_ = ["./mask-rcnn_r50_fpn_ms-poly-3x_coco.py"]
+
+model = dict(
+    backbone=dict(
+        depth=101,
+        # torchvision's ImageNet ResNet-101, as MMDetection uses
+        init_cfg=dict(_delete_=True, type="Pretrained", checkpoint="torchvision://resnet101"),
+    )
+)

@@ -1,0 +1,5 @@
+# deeplabv3_r50b-d8_4xb2-80k_cityscapes-512x1024 on torchvision's ResNet-101, as MMSegmentation's
+# deeplabv3_r101b-d8_4xb2-80k_cityscapes-512x1024.
+_base_ = ["./deeplabv3_r50b-d8_4xb2-80k_cityscapes-512x1024.py"]
+
+model = dict(backbone=dict(depth=101, init_cfg=dict(checkpoint="torchvision://resnet101")))

@@ -1,0 +1,11 @@
+# pspnet_r50-d8_4xb2-80k_cityscapes-512x1024 on ResNet-101-V1c, as MMSegmentation's
+# pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.
+_base_ = ["./pspnet_r50-d8_4xb2-80k_cityscapes-512x1024.py"]
+
+model = dict(
+    backbone=dict(
+        depth=101,
+        # OpenMMLab's ImageNet ResNet-101-V1c, to be imported into the model zoo
+        init_cfg=dict(checkpoint="zoo://resnet101-v1c_in1k"),
+    )
+)

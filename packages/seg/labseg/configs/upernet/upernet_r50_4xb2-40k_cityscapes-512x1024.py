@@ -1,0 +1,14 @@
+# upernet_r50 on cityscapes (40k iterations, 4 GPUs x batch 2, 512x1024 crops), as
+# MMSegmentation's upernet_r50_4xb2-40k_cityscapes-512x1024.
+_base_ = [
+    "../_base_/models/upernet_r50.py",
+    "../_base_/datasets/cityscapes.py",
+    "../_base_/schedules/schedule_40k.py",
+]
+
+crop_size = (512, 1024)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(num_classes=19),
+    auxiliary_head=dict(num_classes=19),
+)
