@@ -28,13 +28,16 @@ installed), every ``Models`` entry of the metafiles its ``model-index.yml`` impo
 becomes an entry when its ``Config`` file name is also a config of the matching codebase
 (labcls, labdet and labseg keep the anchors' config names), it publishes results on the
 dataset that config is for (ImageNet-1k top-1/top-5; COCO box / mask AP; ADE20K,
-Cityscapes or Pascal VOC 2012 + Aug mIoU) and its ``Weights`` file name carries the hash
+Cityscapes or Pascal VOC 2012 + Aug mIoU; COCO keypoint AP) and its ``Weights`` file name carries the hash
 prefix (``NAME-<sha256[:8]>.pth``). MMPretrain's entries go to ``imported-openmmlab.yml``
 (its ``Parameters`` are often rounded to a few digits); the others to
 ``imported-openmmlab-<package>.yml``, with the parameter count of the built config (their
 metafiles publish none). Detection takes Faster, Mask and Cascade (Mask) R-CNN; the
-families :data:`PACKAGES` leaves out are printed with the reason. MMPose's config names
-differ from labpose's, so no MMPose model matches (nothing is written for it).
+families :data:`PACKAGES` leaves out are printed with the reason. MMPose's weights go to
+``imported-openmmlab-mmpose.yml``: SimpleBaseline and HRNet top-down heatmap models on COCO
+keypoints (the configs labpose ships under MMPose's names), their file names carrying a
+date after the hash (``NAME-<sha256[:8]>_<YYYYMMDD>.pth``), their link the results README
+beside the metafile; a model whose metafile lists another model's weights file is left out.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import torchvision
 import yaml
 from torchvision import models
 
+from labcore.zoo.digests import recorded_digests
 from labcore.zoo.manifest import UPSTREAM_FILE, ImportedEntry, Manifest, write_manifest
 
 OUTPUT = Path(__file__).resolve().parent / "imported-torchvision.yml"
@@ -216,6 +220,11 @@ class Package:
     tasks: dict[str, str] = field(default_factory=dict)
     datasets: dict[str, str] = field(default_factory=dict)
     left_out: dict[str, str] = field(default_factory=dict)
+    # MMPose: the results table is the README NAME.md beside each metafile NAME.yml (its
+    # Collections' README is the paper's page), and every Weights file is named after its
+    # model (a file named after another model is another model's weights).
+    readme_beside_metafile: bool = False
+    weights_named_after_model: bool = False
 
 
 _P6_FROM_C5 = (
@@ -248,10 +257,19 @@ PACKAGES = {
             "_ade20k-": "ADE20K", "_cityscapes-": "Cityscapes", "_voc12aug-": "Pascal VOC 2012 + Aug",
         },
     ),
-    # MMPose's configs are named td-hm_hrnet-w32_8xb64-210e_coco-256x192.py and so on;
-    # labpose's (hrnet_w32_210e_coco-256x192.py) differ, so no MMPose model matches one.
-    # (Its weights' names also put a date after the hash: ...-81c58e40_20220909.pth.)
-    "mmpose": Package(repository="mmpose", codebase="labpose"),
+    # labpose ships MMPose's top-down heatmap COCO configs under MMPose's names
+    # (td-hm_hrnet-w32_8xb64-210e_coco-256x192.py, ...); the weights' names put a date
+    # after the hash (...-81c58e40_20220909.pth).
+    "mmpose": Package(
+        repository="mmpose",
+        codebase="labpose",
+        converter="labpose.models.convert:convert_openmmlab_pose",
+        folders=("simplebaseline", "hrnet"),
+        tasks={"Body 2D Keypoint": "pose-estimation"},
+        datasets={"_coco-": "COCO"},
+        readme_beside_metafile=True,
+        weights_named_after_model=True,
+    ),
 }  # fmt: skip
 DISTRIBUTION_FILE = re.compile(r"^([a-z_]+)-(\d[\w.]*?)(?:-py.*\.whl|\.tar\.gz|\.zip)$")
 
@@ -313,12 +331,17 @@ class Distribution:
 
     def metafiles(self) -> list[dict]:
         """The content of every metafile ``model-index.yml`` imports, in path order."""
+        return [content for _, content in self.named_metafiles()]
+
+    def named_metafiles(self) -> list[tuple[str, dict]]:
+        """(path in the repository, content) of every metafile ``model-index.yml``
+        imports, in path order."""
         indexes = sorted((n for n in self._files if n.endswith("model-index.yml")), key=len)
         if not indexes:
             raise SystemExit(f"{self.path} holds no model-index.yml")
         root = indexes[0].removesuffix("model-index.yml")
         imports = yaml.safe_load(self._files[indexes[0]]).get("Import") or []
-        return [yaml.safe_load(self._files[root + name]) or {} for name in sorted(imports)]
+        return [(name, yaml.safe_load(self._files[root + name]) or {}) for name in sorted(imports)]
 
 
 def _wanted(name: str) -> bool:
@@ -342,10 +365,13 @@ def openmmlab_entries(path: Path) -> list[ImportedEntry]:
         configs = _codebase_configs(PACKAGES[dist.package])
         make = _dense_entry
     found = []
-    for content in dist.metafiles():
+    for name, content in dist.named_metafiles():
         readmes = {
             c["Name"]: c.get("README") for c in content.get("Collections") or [] if "Name" in c
         }
+        if PACKAGES[dist.package].readme_beside_metafile:
+            readme = str(Path(name).with_suffix(".md"))
+            readmes = {m.get("In Collection"): readme for m in content.get("Models") or []}
         for model in content.get("Models") or []:
             entry = make(model, configs, readmes, dist)
             if entry is not None:
@@ -462,6 +488,15 @@ def _dense_entry(model: dict, configs, readmes, dist: Distribution) -> dict | No
     if folder not in package.folders:
         return None
     weights, prefix, link = _upstream(model, dist, readmes)
+    if package.weights_named_after_model and not weights.rsplit("/", 1)[-1].startswith(
+        f"{model['Name']}-"
+    ):
+        print(
+            f"left out {model['Name']}: the metafile lists another model's weights, "
+            f"{weights.rsplit('/', 1)[-1]}",
+            file=sys.stderr,
+        )
+        return None
     dataset = next((d for token, d in package.datasets.items() if token in config_name), None)
     results = [
         r for r in _results(model) if r.get("Task") in package.tasks and r.get("Dataset") == dataset
@@ -527,6 +562,19 @@ def _is_current(manifest: Manifest, path: Path, how: str) -> bool:
     return True
 
 
+def with_recorded_digests(manifest: Manifest, output: Path) -> Manifest:
+    """``manifest`` with the full digests and sizes that ``lab zoo record-digests`` wrote
+    into ``output`` kept, for the entries whose URL is unchanged."""
+    recorded = recorded_digests(output)
+    models = []
+    for entry in manifest.models:
+        known = recorded.get(entry.weights.url)
+        if known is not None:
+            entry = entry.model_copy(update={"weights": entry.weights.model_copy(update=known)})
+        models.append(entry)
+    return manifest.model_copy(update={"models": models})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=OUTPUT)
@@ -548,8 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     if distributions:
         current = True
         for path in distributions:
-            manifest = Manifest(models=openmmlab_entries(path))
             output = openmmlab_output(Distribution(path).package)
+            manifest = with_recorded_digests(Manifest(models=openmmlab_entries(path)), output)
             if args.check:
                 how = f"run model_zoo/generate_imported.py --openmmlab {path}"
                 current &= _is_current(manifest, output, how)
@@ -559,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_manifest(manifest, output, _openmmlab_header(path))
                 print(f"wrote {len(manifest.models)} entries to {output}")
         return 0 if current else 1
-    manifest = Manifest(models=entries())
+    manifest = with_recorded_digests(Manifest(models=entries()), args.output)
     if args.check:
         return 0 if _is_current(manifest, args.output, "run `nox -s zoo -- generate`") else 1
     write_manifest(manifest, args.output, HEADER)

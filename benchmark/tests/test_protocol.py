@@ -34,10 +34,9 @@ def test_shipped_protocols_load_and_fix_what_a_comparison_needs():
         assert "pipeline" in fixed["val_dataloader"]["dataset"]
         dry = protocol.dry_run_protocol()
         dry_fixed = dry.fixed_fields("/synthetic")
-        assert (
-            dry_fixed["train_dataloader"]["dataset"]["indices"]
-            == dry_fixed["train_dataloader"]["batch_size"] * protocol.dry_run.get("iters", 1)
-        )
+        assert dry_fixed["train_dataloader"]["dataset"]["indices"] == dry_fixed["train_dataloader"][
+            "batch_size"
+        ] * protocol.dry_run.get("iters", 1)
         if protocol.budget.max_epochs:  # epoch schedules keep their length; one short epoch
             assert (
                 dry.budget.max_epochs == protocol.budget.max_epochs and dry.stop_after_epochs == 1

@@ -58,11 +58,12 @@ def torchvision_resnet18(tmp_path_factory):
     return model, path
 
 
-def publish_upstream(server, source, stem="resnet18", prefix_digits=8):
-    """Serve ``source`` as ``<stem>-<sha256 prefix>.pth``; return (url, prefix, digest)."""
+def publish_upstream(server, source, stem="resnet18", prefix_digits=8, date=""):
+    """Serve ``source`` as ``<stem>-<sha256 prefix>.pth`` (``<stem>-<prefix>_<date>.pth``
+    with a ``date``, as MMPose names its files); return (url, prefix, digest)."""
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     prefix = digest[:prefix_digits]
-    name = f"{stem}-{prefix}.pth"
+    name = f"{stem}-{prefix}{f'_{date}' if date else ''}.pth"
     shutil.copyfile(source, server.models / name)
     return f"{server.url}/{name}", prefix, digest
 
@@ -151,6 +152,33 @@ def test_a_file_whose_hash_does_not_match_its_name_is_refused_and_deleted(
     folder = cache_path(entry).parent
     assert not cache_path(entry).exists()
     assert not [p for p in folder.iterdir() if p.suffix in (".part", ".pth", ".safetensors")]
+
+
+def test_a_dated_upstream_name_is_downloaded_and_checked_against_its_prefix(
+    zoo_env, server, torchvision_resnet18
+):
+    _, source = torchvision_resnet18
+    url, prefix, digest = publish_upstream(server, source, date="20220909")
+    entry = write_imported(zoo_env, url, prefix)
+    path = zoo.download(entry.name)
+    assert path.name == f"resnet18-{prefix}_20220909.pth"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert zoo.verify_file(entry.name) == path
+
+
+def test_a_dated_file_whose_hash_does_not_match_its_name_is_refused_and_deleted(
+    zoo_env, server, torchvision_resnet18
+):
+    _, source = torchvision_resnet18
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    wrong = "0" * 8 if not digest.startswith("0" * 8) else "1" * 8
+    name = f"resnet18-{wrong}_20220909.pth"
+    shutil.copyfile(source, server.models / name)
+    entry = write_imported(zoo_env, f"{server.url}/{name}", wrong)
+    with pytest.raises(DownloadError, match=f"starting with {wrong}, got {digest}"):
+        zoo.load(entry.name)
+    assert not cache_path(entry).exists()
+    assert not [p for p in cache_path(entry).parent.iterdir() if p.suffix in (".part", ".pth")]
 
 
 def test_a_cached_file_that_no_longer_matches_is_deleted_by_verify(
@@ -291,3 +319,32 @@ def test_a_mirror_serves_the_upstream_file_first(
     entry = write_imported(zoo_env, dead, digest[:8])
     monkeypatch.setenv("OPENLAB_ZOO_MIRRORS", server.url.rsplit("/", 1)[0])
     assert "head.fc.weight" in zoo.load(entry.name)
+
+
+def test_record_digests_writes_the_full_sha256_and_size_and_keeps_the_header(
+    zoo_env, server, torchvision_resnet18, capsys
+):
+    from labcore.cli.main import main
+
+    _, source = torchvision_resnet18
+    url, prefix, digest = publish_upstream(server, source)
+    write_imported(zoo_env, url, prefix)
+    path = zoo_env / "manifests" / "imported-test.yml"
+    path.write_text("# generated: imported weights\n" + path.read_text())
+    assert main(["zoo", "record-digests", str(path)]) == 0
+    assert f"sha256 {digest}" in capsys.readouterr().out
+    (entry,) = read_manifest(path).models
+    assert entry.weights.sha256 == digest and entry.weights.size == source.stat().st_size
+    assert path.read_text().startswith("# generated: imported weights\n")
+    # from then on the full digest is checked: a file that keeps the prefix but not the
+    # digest is refused (here the recorded digest is altered to stand for another file)
+    text = path.read_text().replace(digest, prefix + "0" * (64 - len(prefix)))
+    path.write_text(text)
+    cache_path(entry).unlink()
+    with pytest.raises(DownloadError, match=f"sha256 mismatch: expected {prefix}0+, got {digest}"):
+        zoo.download(entry.name)
+    # an entry that cannot be fetched is named and the command fails; the others stay
+    (server.models / url.rsplit("/", 1)[1]).unlink()
+    assert main(["zoo", "record-digests", str(path), entry.name]) == 1
+    assert f"{entry.name}: FAILED" in capsys.readouterr().out
+    assert main(["zoo", "record-digests", str(path), "no_such_entry"]) == 1

@@ -18,7 +18,13 @@ from mmengine.registry import DefaultScope
 
 from labcore.engine.config import load_config
 from labcore.registry import MODELS
-from labcore.zoo.manifest import UPSTREAM_FILE, ImportedEntry, read_manifest
+from labcore.zoo.manifest import (
+    UPSTREAM_FILE,
+    ImportedEntry,
+    Manifest,
+    read_manifest,
+    write_manifest,
+)
 
 REPO_ZOO = Path(__file__).resolve().parents[3] / "model_zoo"
 TORCHVISION = REPO_ZOO / "imported-torchvision.yml"
@@ -48,9 +54,26 @@ def _generator():
 
 
 def test_the_manifest_is_current_with_the_installed_torchvision():
-    assert read_manifest(TORCHVISION).models == _generator().entries(), (
+    generator = _generator()
+    generated = generator.with_recorded_digests(Manifest(models=generator.entries()), TORCHVISION)
+    assert read_manifest(TORCHVISION).models == generated.models, (
         "model_zoo/imported-torchvision.yml is stale: run `nox -s zoo -- generate`"
     )
+
+
+def test_regenerating_keeps_the_recorded_digests(tmp_path):
+    generator = _generator()
+    fresh = Manifest(models=generator.entries()[:2])
+    first, second = fresh.models
+    digest = first.weights.sha256_prefix.ljust(64, "0")  # any digest that keeps the prefix
+    recorded = first.model_copy(
+        update={"weights": first.weights.model_copy(update={"sha256": digest, "size": 7})}
+    )
+    output = tmp_path / "imported-torchvision.yml"
+    write_manifest(fresh.model_copy(update={"models": [recorded, second]}), output, "# t\n")
+    kept = generator.with_recorded_digests(fresh, output).models
+    assert kept[0].weights.sha256 == recorded.weights.sha256 and kept[0].weights.size == 7
+    assert kept[1].weights.sha256 is None  # nothing recorded for it
 
 
 def test_every_supported_architecture_is_covered():
@@ -90,7 +113,12 @@ def test_the_config_builds_the_published_architecture(config):
 def test_openmmlab_entries_name_their_release():
     assert len(MMPRETRAIN) >= 15
     packages = {e.source.package: e.codebase for e in OPENMMLAB}
-    assert packages == {"mmpretrain": "labcls", "mmdet": "labdet", "mmsegmentation": "labseg"}
+    assert packages == {
+        "mmpretrain": "labcls",
+        "mmdet": "labdet",
+        "mmsegmentation": "labseg",
+        "mmpose": "labpose",
+    }
     for entry in OPENMMLAB:
         assert entry.weights.url.startswith("https://download.openmmlab.com/")
         assert entry.weights.layout == "openmmlab" and entry.license == "Apache-2.0"

@@ -13,6 +13,8 @@ from labcore.zoo import settings
 from labcore.zoo.docs import render
 from labcore.zoo.errors import ZooError
 from labcore.zoo.manifest import (
+    UPSTREAM_FILE,
+    UpstreamWeights,
     ZooEntry,
     all_entries,
     find_entry,
@@ -144,3 +146,46 @@ def test_a_manifest_path_that_does_not_exist_is_named_once(tmp_path, monkeypatch
         settings.manifest_locations()
     warnings = [r.getMessage() for r in caplog.records if "OPENLAB_ZOO_MANIFESTS" in r.getMessage()]
     assert len(warnings) == 1 and f"names {missing}, which does not exist" in warnings[0]
+
+
+MMPOSE_URL = (
+    "https://download.openmmlab.com/mmpose/v1/body_2d_keypoint/topdown_heatmap/coco/"
+    "td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth"
+)
+
+
+def _upstream(url: str, prefix: str) -> dict:
+    return dict(
+        url=url,
+        sha256_prefix=prefix,
+        layout="openmmlab",
+        converter="labpose.models.convert:convert_openmmlab_pose",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix"),
+    [
+        ("resnet18-f37072fd.pth", "f37072fd"),
+        ("resnet50_8xb32_in1k_20210831-ea4938fc.pth", "ea4938fc"),
+        ("td-hm_res50_8xb64-210e_coco-256x192-04af38ce_20220923.pth", "04af38ce"),
+        ("vit_b_16_swag-9ac1b537.pth", "9ac1b537"),
+    ],
+)
+def test_upstream_file_names_give_their_hash_prefix(name, prefix):
+    """MMPose puts the publishing date after the hash (``-<sha256[:8]>_<YYYYMMDD>``)."""
+    assert UPSTREAM_FILE.match(name)[1] == prefix
+
+
+@pytest.mark.parametrize("name", ["x-81c58e40_2022090.pth", "x-81c58e40_20220909_1.pth", "x.pth"])
+def test_upstream_file_names_without_a_hash_do_not_match(name):
+    assert UPSTREAM_FILE.match(name) is None
+
+
+def test_a_dated_upstream_name_is_checked_against_its_hash_prefix():
+    weights = UpstreamWeights.model_validate(_upstream(MMPOSE_URL, "81c58e40"))
+    assert weights.file_name.endswith("-81c58e40_20220909.pth")
+    with pytest.raises(ValueError, match="does not carry the hash prefix 20220909"):
+        UpstreamWeights.model_validate(_upstream(MMPOSE_URL, "20220909"))
+    with pytest.raises(ValueError, match="does not carry the hash prefix 0e67c616"):
+        UpstreamWeights.model_validate(_upstream(MMPOSE_URL, "0e67c616"))

@@ -35,8 +35,6 @@ allocation records), and the cost of the flip test (flip / no flip).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
@@ -50,7 +48,7 @@ from torchvision.models import resnet50
 from torchvision.models._utils import IntermediateLayerGetter
 
 from labcore.engine.config import load_config
-from labcore.ops.bench import peak_bytes
+from labcore.ops.bench import interleaved_seconds, peak_bytes
 from labpose.codecs import MSRAHeatmap
 from labpose.datasets.metainfo import load_metainfo
 from labpose.registry import MODELS
@@ -121,29 +119,6 @@ def _crops(batch: int, height: int, width: int, num_keypoints: int, seed: int = 
         heatmaps.append(target)
         weights.append(weight)
     return images, samples, torch.cat(heatmaps), torch.cat(weights), flip_indices
-
-
-def interleaved_seconds(fns, device: str, repeats: int, advance=None) -> list[float]:
-    """Median seconds of each of ``fns`` over ``repeats`` rounds after one warm-up round;
-    a round runs every function once, in an order that alternates from round to round,
-    so that a change of load on a shared machine falls on all of them alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for round_ in range(repeats + 1):
-        order = list(range(len(fns)))
-        if round_ % 2:
-            order.reverse()
-        for index in order:
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            fns[index]()
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            if round_:  # round 0 warms up
-                times[index].append(time.perf_counter() - start)
-        if advance is not None:
-            advance()
-    return [statistics.median(t) for t in times]
 
 
 def _torch_keypoints(heatmaps: torch.Tensor, samples) -> tuple[torch.Tensor, torch.Tensor]:

@@ -29,8 +29,6 @@ the profiler's allocation records), and the cost of slide over whole inference f
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +39,7 @@ from rich.progress import Progress
 from torchvision.models.segmentation import deeplabv3_resnet50
 
 from labcore.engine.config import load_config
-from labcore.ops.bench import peak_bytes
+from labcore.ops.bench import interleaved_seconds, peak_bytes
 from labseg.models.convert import convert_torchvision_segmentor
 from labseg.registry import MODELS
 
@@ -169,29 +167,6 @@ def bench(
             progress.advance(task)
         rows.append(row)
     return rows
-
-
-def interleaved_seconds(fns, device: str, repeats: int, advance=None) -> list[float]:
-    """Median seconds of each of ``fns`` over ``repeats`` rounds after one warm-up round;
-    a round runs every function once, in an order that alternates from round to round,
-    so that a change of load on a shared machine falls on all of them alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for round_ in range(repeats + 1):
-        order = list(range(len(fns)))
-        if round_ % 2:
-            order.reverse()
-        for index in order:
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            fns[index]()
-            if device.startswith("cuda"):
-                torch.cuda.synchronize()
-            if round_:  # round 0 warms up
-                times[index].append(time.perf_counter() - start)
-        if advance is not None:
-            advance()
-    return [statistics.median(t) for t in times]
 
 
 def main(argv: list[str] | None = None) -> int:

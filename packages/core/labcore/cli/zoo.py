@@ -89,6 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--manifest-dir", help="default: the repository's model_zoo/")
         p.add_argument("--base-url", help="public URL the destination folder is served at")
 
+    p = sub.add_parser(
+        "record-digests",
+        help="fetch imported weights and write their full sha256 and size into a manifest",
+    )
+    p.add_argument("manifest", help="a manifest file, e.g. model_zoo/imported-torchvision.yml")
+    p.add_argument("names", nargs="*", help="only these entries (default: those without one)")
+
     p = sub.add_parser("docs", help="generate docs/model_zoo.md from the manifests")
     p.add_argument("--output", help="default: docs/model_zoo.md beside model_zoo/")
     p.add_argument("--check", action="store_true", help="fail if the file is out of date")
@@ -188,6 +195,14 @@ def _verify(args) -> int:
         except ChecksumError as err:
             print(f"{entry.name}: FAILED: {err}", file=sys.stderr)
             failed += 1
+    return 1 if failed else 0
+
+
+def _record_digests(args) -> int:
+    from labcore.zoo.digests import record_digests
+
+    recorded, failed = record_digests(args.manifest, args.names or None)
+    print(f"recorded {recorded} digest(s) in {args.manifest}; {len(failed)} failed")
     return 1 if failed else 0
 
 
@@ -327,6 +342,7 @@ ACTIONS = {
     "show": _show,
     "download": _download,
     "verify": _verify,
+    "record-digests": _record_digests,
     "publish": _publish,
     "import": _publish,
     "docs": _docs,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +44,7 @@ from labcore.ops import (
 
 
 def _sync(device: str) -> None:
-    if device == "cuda":
+    if device.startswith("cuda"):
         torch.cuda.synchronize()
 
 
@@ -58,6 +58,33 @@ def median_seconds(fn: Callable[[], object], device: str, repeats: int) -> float
         _sync(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def interleaved_seconds(
+    fns: Sequence[Callable[[], object]],
+    device: str,
+    repeats: int,
+    advance: Callable[[], object] | None = None,
+) -> list[float]:
+    """Median seconds of each of ``fns`` over ``repeats`` rounds after one warm-up round;
+    a round runs every function once, in an order that alternates from round to round,
+    so that a change of load on a shared machine falls on all of them alike. ``advance``
+    is called after each round (a progress bar's step)."""
+    times: list[list[float]] = [[] for _ in fns]
+    for round_ in range(repeats + 1):
+        order = list(range(len(fns)))
+        if round_ % 2:
+            order.reverse()
+        for index in order:
+            _sync(device)
+            start = time.perf_counter()
+            fns[index]()
+            _sync(device)
+            if round_:  # round 0 warms up
+                times[index].append(time.perf_counter() - start)
+        if advance is not None:
+            advance()
+    return [statistics.median(t) for t in times]
 
 
 def peak_bytes(fn: Callable[[], object], device: str) -> int:

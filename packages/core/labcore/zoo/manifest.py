@@ -165,7 +165,10 @@ class ZooEntry(_Strict):
         return self
 
 
-UPSTREAM_FILE = re.compile(r"^[\w.+-]+?-([0-9a-f]{8,64})\.(pth|pt|bin|safetensors)$")
+# An upstream weights file name: NAME-<first 8+ hex digits of the sha256>, optionally
+# followed by the publishing date (MMPose writes NAME-<sha256[:8]>_<YYYYMMDD>.pth).
+# Group 1 is the hash prefix.
+UPSTREAM_FILE = re.compile(r"^[\w.+-]+?-([0-9a-f]{8,64})(?:_\d{8})?\.(pth|pt|bin|safetensors)$")
 PROJECTS = ("torchvision", "openmmlab")
 
 
@@ -215,7 +218,8 @@ class UpstreamWeights(_Strict):
         if match is None or match[1] != self.sha256_prefix:
             raise ValueError(
                 f"the file name {self.file_name} does not carry the hash prefix "
-                f"{self.sha256_prefix} (expected NAME-{self.sha256_prefix}.pth)"
+                f"{self.sha256_prefix} (expected NAME-{self.sha256_prefix}.pth, or "
+                f"NAME-{self.sha256_prefix}_YYYYMMDD.pth with a date)"
             )
         if self.sha256 is not None and not self.sha256.startswith(self.sha256_prefix):
             raise ValueError(
