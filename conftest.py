@@ -82,6 +82,23 @@ def _mmengine_scopes_at_start():
 
 
 @pytest.fixture(autouse=True)
+def _mlflow_tracking_uri_restored():
+    """Every test ends with MLflow's tracking URI as it began: ``mlflow.set_tracking_uri``
+    (which MMEngine's own backend and MLflow's fluent API call) sets it process-wide and
+    exports ``MLFLOW_TRACKING_URI``, which OpenLab reads as the user's store."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if "mlflow" in sys.modules:
+        from mlflow.tracking._tracking_service import utils
+
+        utils._tracking_uri = None  # MLflow's module-level setting, unset by default
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+@pytest.fixture(autouse=True)
 def _mmengine_default_scope(_mmengine_scopes_at_start):
     """Every test ends with MMEngine's default scope as the session began. A Runner (or
     ``init_default_scope``) sets a process-wide scope that later ``Registry.build`` calls

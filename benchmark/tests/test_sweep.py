@@ -39,7 +39,8 @@ def sweep(toy_world_files, toy_env, tmp_path_factory):
     work = tmp_path_factory.mktemp("sweep")
     with toy_env(toy_world_files):
         code, out = run_cli("--protocol", "toy-tiny", "--work-dir", str(work), "--workers", "2")
-    return SimpleNamespace(work=work, code=code, out=out)
+        uri = tracking_uri(work)  # the store the sweep logged to, whatever the tests' env
+    return SimpleNamespace(work=work, code=code, out=out, uri=uri)
 
 
 def seed_runs(client: MlflowClient, experiment_id: str, **tags: str):
@@ -73,7 +74,7 @@ def test_sweep_records_failures_and_refusals_and_goes_on(sweep):
 
 @pytest.mark.slow
 def test_mlflow_holds_nested_runs_with_params_tags_metrics_and_artifacts(sweep):
-    client = MlflowClient(tracking_uri(sweep.work))
+    client = MlflowClient(sweep.uri)
     experiment = client.get_experiment_by_name("toy-tiny")
     finished = seed_runs(client, experiment.experiment_id, **{"labbench.status": "finished"})
     failed = seed_runs(client, experiment.experiment_id, **{"labbench.status": "failed"})
@@ -126,7 +127,7 @@ def test_second_invocation_trains_nothing(sweep, toy_world):
     assert code == 0, out
     assert "To run: 0 of 4 runs" in out and "0 trained, 4 already done" in out
     assert before == {p: p.stat().st_mtime_ns for p in before}
-    client = MlflowClient(tracking_uri(sweep.work))
+    client = MlflowClient(sweep.uri)
     experiment = client.get_experiment_by_name("toy-tiny")
     assert len(seed_runs(client, experiment.experiment_id, **{"labbench.status": "finished"})) == 4
 
