@@ -182,19 +182,19 @@ def convert_openmmlab_detector(state_dict: Mapping[str, Tensor]) -> dict[str, Te
     """labdet names for an MMDetection (3.x, or a 2.x checkpoint it loads) Faster R-CNN,
     Mask R-CNN, Cascade R-CNN or Cascade Mask R-CNN with a ResNet / ResNeXt FPN.
 
-    ======================================  ==============================================
-    MMDetection                             labdet
-    ======================================  ==============================================
-    ``backbone.*``                          ``backbone.*`` (the same ResNet names)
-    ``neck.{lateral,fpn}_convs.i.conv.*``   ``neck.{lateral,fpn}_convs.i.*``
+    =======================================  ================================================
+    MMDetection                              labdet
+    =======================================  ================================================
+    ``backbone.*``                           ``backbone.*`` (the same ResNet names)
+    ``neck.{lateral,fpn}_convs.i.conv.*``    ``neck.{lateral,fpn}_convs.i.*``
     ``rpn_head.{rpn_conv,rpn_cls,rpn_reg}``  ``rpn_head.{conv.0,cls_logits,bbox_pred}``
     ``roi_head.bbox_head.shared_fcs.{0,1}``  ``roi_head.box_head.{fc6,fc7}``
-    ``roi_head.bbox_head.{fc_cls,fc_reg}``  ``roi_head.box_predictor.{cls_score,bbox_pred}``
-    ``roi_head.mask_head.convs.i.conv``     ``roi_head.mask_head.convs.{2i}``
-    ``roi_head.mask_head.upsample``         ``roi_head.mask_predictor.conv5_mask``
-    ``roi_head.mask_head.conv_logits``      ``roi_head.mask_predictor.mask_fcn_logits``
-    ``roi_head.{bbox,mask}_head.<s>.*``     ``roi_head.{box,mask}_{heads,predictors}.<s>.*``
-    ======================================  ==============================================
+    ``roi_head.bbox_head.{fc_cls,fc_reg}``   ``roi_head.box_predictor.{cls_score,bbox_pred}``
+    ``roi_head.mask_head.convs.i.conv``      ``roi_head.mask_head.convs.{2i}``
+    ``roi_head.mask_head.upsample``          ``roi_head.mask_predictor.conv5_mask``
+    ``roi_head.mask_head.conv_logits``       ``roi_head.mask_predictor.mask_fcn_logits``
+    ``roi_head.{bbox,mask}_head.<s>.*``      ``roi_head.{box,mask}_{heads,predictors}.<s>.*``
+    =======================================  ================================================
 
     Class outputs move to labdet's order, background first (see :func:`_background_first`);
     BatchNorm's ``num_batches_tracked`` counters are dropped (labdet's backbones use
