@@ -44,6 +44,8 @@ def rounded_like(exact: int, published: int) -> int:
 
 
 def _generator():
+    if str(REPO_ZOO) not in sys.path:  # its sibling modules, as when run as a script
+        sys.path.insert(0, str(REPO_ZOO))
     spec = importlib.util.spec_from_file_location(
         "generate_imported", REPO_ZOO / "generate_imported.py"
     )
