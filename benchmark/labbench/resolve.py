@@ -163,7 +163,8 @@ def merge_protocol(
     protocol's) sets the per-device batch size. ``train_cfg`` is replaced whole,
     since the budget defines the loop, and the logging and checkpoint hooks follow it:
     a checkpoint every ``checkpoint_interval`` of the protocol, only the last one kept,
-    so an interrupted run resumes from it (none when the interval is 0: dry runs).
+    so an interrupted run resumes from it. When the interval is 0 (dry runs) the hook
+    saves nothing, not even the config's best checkpoint.
     """
     cfg = _plain(cfg)
     reference = (check or protocol).fixed_fields(data_root, task=task, fill=False)
@@ -190,6 +191,8 @@ def merge_protocol(
         save_optimizer=True,
         save_param_scheduler=True,
     )
+    if not every:
+        checkpoint["save_best"] = None
     return merged
 
 

@@ -170,12 +170,14 @@ def run(run_dir: Path) -> int:
         }
         if rank != 0:
             return 0
-        runner.save_checkpoint(
-            str(folder.path),
-            folder.weights_file.name,
-            save_optimizer=False,
-            save_param_scheduler=False,
-        )
+        dry_run = spec.get("mode") == "dry-run"
+        if not dry_run:  # a dry run's weights, from a step or two, are worth no disk
+            runner.save_checkpoint(
+                str(folder.path),
+                folder.weights_file.name,
+                save_optimizer=False,
+                save_param_scheduler=False,
+            )
         model = getattr(runner.model, "module", runner.model)
         result = {
             "status": "finished",
@@ -186,7 +188,7 @@ def run(run_dir: Path) -> int:
             "peak_memory_mb": peak_memory_mb(),
             "iterations": runner.iter,
             "resumed_from_iter": hook.resumed_from,
-            "checkpoint": str(folder.weights_file),
+            "checkpoint": None if dry_run else str(folder.weights_file),
             "cpu": runner.cfg.cpu_provenance,
             **model_complexity(model, tuple(spec["input_size"])),
         }

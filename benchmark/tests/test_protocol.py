@@ -74,9 +74,11 @@ def test_a_dry_run_writes_no_resume_checkpoint_and_a_real_run_does():
     args = dict(data_root="/s", seed=0, config_name="toy")
     real = merge_protocol({}, coco, **args)["default_hooks"]["checkpoint"]
     assert real["interval"] == coco.checkpoint_every() > 0 and real["save_last"]
-    dry = merge_protocol({}, coco.dry_run_protocol(), check=coco, **args)
+    best = {"default_hooks": {"checkpoint": {"type": "CheckpointHook", "save_best": "auto"}}}
+    dry = merge_protocol(best, coco.dry_run_protocol(), check=coco, **args)
     hook = dry["default_hooks"]["checkpoint"]
-    assert hook["interval"] == -1 and not hook["save_last"]  # MMEngine's hook then never saves
+    # MMEngine's hook then never saves, neither the last nor the best checkpoint
+    assert hook["interval"] == -1 and not hook["save_last"] and hook["save_best"] is None
 
 
 def test_unknown_protocol_names_close_matches():
