@@ -23,7 +23,6 @@ from labcore.cli.test import print_comparison
 from labcore.zoo.compare import compare
 from labcore.zoo.manifest import read_manifest
 from labcore.zoo.metric_names import UPSTREAM_METRICS, counterpart, scale_mismatch
-from labcore.zoo.server import make_server, serve_in_thread
 
 IN1K_CONFIG = Path(__file__).parents[2] / "cls/labcls/configs/resnet/resnet18_8xb32_in1k.py"
 LINK = "https://pytorch.org/vision/stable/models/generated/torchvision.models.resnet18.html"
@@ -32,29 +31,9 @@ STD = [58.395, 57.12, 57.375]
 
 
 @pytest.fixture
-def zoo_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENLAB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("OPENLAB_ZOO_MANIFESTS", str(tmp_path / "manifests"))
-    monkeypatch.setenv("OPENLAB_ZOO_RETRIES", "1")
-    monkeypatch.setenv("OPENLAB_ZOO_TIMEOUT", "5")
+def zoo_env(zoo_env, monkeypatch):
     monkeypatch.setenv("COLUMNS", "60")  # narrower than the table, which still never wraps
-    monkeypatch.delenv("OPENLAB_ZOO_MIRRORS", raising=False)
-    monkeypatch.delenv("OPENLAB_OFFLINE", raising=False)
-    (tmp_path / "manifests").mkdir()
-    return tmp_path
-
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "served" / "models"
-    root.mkdir(parents=True)
-    srv = make_server(tmp_path / "served")
-    serve_in_thread(srv)
-    srv.models = root
-    srv.url = f"http://127.0.0.1:{srv.server_port}/models"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    return zoo_env
 
 
 def shapes_resnet18() -> torchvision.models.ResNet:

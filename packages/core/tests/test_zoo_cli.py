@@ -8,7 +8,6 @@ import argparse
 import pytest
 import torch
 import torch.nn.functional as F
-import torchvision
 import yaml
 
 from labcore import zoo
@@ -26,23 +25,11 @@ def lab_zoo(*argv) -> int:
 
 
 @pytest.fixture
-def zoo_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENLAB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("OPENLAB_ZOO_MANIFESTS", str(tmp_path / "manifests"))
-    monkeypatch.delenv("OPENLAB_ZOO_MIRRORS", raising=False)
-    monkeypatch.delenv("OPENLAB_OFFLINE", raising=False)
-    config = tmp_path / "resnet18.py"
+def zoo_env(zoo_env):
+    """The conftest's zoo, and a labcore config of ResNet-18 to import weights into."""
+    config = zoo_env / "resnet18.py"
     config.write_text("default_scope = 'labcore'\nmodel = dict(type='ResNet', depth=18)\n")
-    return tmp_path, config
-
-
-@pytest.fixture(scope="module")
-def torchvision_resnet18(tmp_path_factory):
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None).eval()
-    path = tmp_path_factory.mktemp("tv") / "resnet18-torchvision.pth"
-    torch.save(model.state_dict(), path)
-    return model, path
+    return zoo_env, config
 
 
 def import_resnet18(tmp_path, config, path, name="tv_resnet18"):

@@ -57,13 +57,10 @@ class FaultyHandler(ZooRequestHandler):
 
 
 @pytest.fixture
-def zoo_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENLAB_HOME", str(tmp_path / "home"))
+def zoo_env(zoo_env, monkeypatch):
     monkeypatch.setenv("OPENLAB_ZOO_RETRIES", "3")
     monkeypatch.setenv("OPENLAB_ZOO_BACKOFF", "0.01")
-    monkeypatch.setenv("OPENLAB_ZOO_TIMEOUT", "5")
-    monkeypatch.delenv("OPENLAB_OFFLINE", raising=False)
-    return tmp_path
+    return zoo_env
 
 
 @pytest.fixture

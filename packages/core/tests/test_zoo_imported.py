@@ -10,7 +10,6 @@ import shutil
 
 import pytest
 import torch
-import torchvision
 import yaml
 
 from labcore.errors import CheckpointError
@@ -18,44 +17,8 @@ from labcore.zoo import client as zoo
 from labcore.zoo.client import cache_path, converted_path
 from labcore.zoo.errors import ChecksumError, DownloadError, ZooError
 from labcore.zoo.manifest import ImportedEntry, Manifest, read_manifest
-from labcore.zoo.server import make_server, serve_in_thread
 
 CONFIG = "labcls::resnet/resnet18_8xb32_in1k.py"
-
-
-@pytest.fixture
-def zoo_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OPENLAB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("OPENLAB_ZOO_MANIFESTS", str(tmp_path / "manifests"))
-    monkeypatch.setenv("OPENLAB_ZOO_RETRIES", "1")
-    monkeypatch.setenv("OPENLAB_ZOO_TIMEOUT", "5")
-    monkeypatch.delenv("OPENLAB_ZOO_MIRRORS", raising=False)
-    monkeypatch.delenv("OPENLAB_OFFLINE", raising=False)
-    (tmp_path / "manifests").mkdir()
-    return tmp_path
-
-
-@pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "served" / "models"
-    root.mkdir(parents=True)
-    srv = make_server(tmp_path / "served")
-    serve_in_thread(srv)
-    srv.models = root
-    srv.url = f"http://127.0.0.1:{srv.server_port}/models"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
-
-@pytest.fixture(scope="module")
-def torchvision_resnet18(tmp_path_factory):
-    """torchvision's resnet18 with random weights, saved as torchvision publishes it."""
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None).eval()
-    path = tmp_path_factory.mktemp("tv") / "resnet18.pth"
-    torch.save(model.state_dict(), path)
-    return model, path
 
 
 def publish_upstream(server, source, stem="resnet18", prefix_digits=8, date=""):
