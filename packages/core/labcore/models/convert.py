@@ -41,16 +41,15 @@ The ``lab convert`` command applies these to a file and writes safetensors.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from torch import Tensor
 
 from labcore.errors import CheckpointError, ConfigError
+from labcore.models.rename import Rule, rename_keys
 
 FAMILIES = ("resnet", "resnext", "mobilenet_v2", "convnext", "vit")
 SOURCES = ("torchvision", "openmmlab")
-
-Rule = tuple[str, str | Callable[[re.Match], str]]
 
 # MobileNetV2 stages: number of inverted residual blocks per stage (layer1 .. layer7).
 _MOBILENET_V2_BLOCKS = (1, 2, 3, 4, 3, 3, 1)
@@ -148,32 +147,17 @@ OPENMMLAB_RULES["resnext"] = OPENMMLAB_RULES["resnet"]
 
 
 def _rename(state_dict: Mapping[str, Tensor], rules: list[Rule], what: str) -> dict[str, Tensor]:
-    converted, unknown = {}, []
-    for key, value in state_dict.items():
-        new_key = _apply_rules(key, rules)
-        if not new_key:
-            unknown.append(key)
-            continue
-        if new_key.endswith(".gamma") and value.ndim == 3:  # ConvNeXt layer scale [C, 1, 1]
-            value = value.reshape(-1)
-        converted[new_key] = value
-    if unknown:
-        shown = ", ".join(unknown[:10])
-        if len(unknown) > 10:
-            shown += f" and {len(unknown) - 10} more"
-        raise CheckpointError(
-            f"{len(unknown)} keys of the {what} state dict have no OpenLab name: {shown}. "
-            "Check that the source (--from) and --family match the checkpoint (see `lab convert --help`)."
-        )
-    return converted
-
-
-def _apply_rules(key: str, rules: list[Rule]) -> str:
-    for pattern, replacement in rules:
-        match = re.fullmatch(pattern, key)
-        if match is not None:
-            return replacement(match) if callable(replacement) else match.expand(replacement)
-    return ""
+    converted = rename_keys(
+        state_dict,
+        rules,
+        source=what,
+        supported="Check that the source (--from) and --family match the checkpoint "
+        "(see `lab convert --help`).",
+    )
+    return {  # ConvNeXt's layer scale [C, 1, 1] -> [C]
+        key: value.reshape(-1) if key.endswith(".gamma") and value.ndim == 3 else value
+        for key, value in converted.items()
+    }
 
 
 def detect_torchvision_family(state_dict: Mapping[str, Tensor]) -> str:

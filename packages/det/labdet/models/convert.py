@@ -20,14 +20,12 @@ Every key must match a rule exactly, down to its parameter name: anything else r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import Tensor
 
-from labcore.errors import CheckpointError
-
-Rule = tuple[str, str | Callable[[re.Match], str]]
+from labcore.models.rename import Rule, rename_keys
 
 # What a parameter or buffer of a conv, linear or norm layer may be called.
 _LEAF = r"(weight|bias|running_mean|running_var)$"
@@ -113,25 +111,15 @@ def convert_torchvision_detector(state_dict: Mapping[str, Tensor]) -> dict[str, 
     rule maps, which means the checkpoint is not one of torchvision's RetinaNet, FCOS,
     Faster or Mask R-CNN (v1 or v2).
     """
-    rules = _rules(state_dict)
-    converted, unknown = {}, []
-    for key, value in state_dict.items():
-        if key.endswith("num_batches_tracked"):
-            continue
-        for pattern, replacement in rules:
-            new_key, count = re.subn(pattern, replacement, key, count=1)
-            if count:
-                converted[new_key] = value
-                break
-        else:
-            unknown.append(key)
-    if unknown:
-        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise CheckpointError(
-            f"{len(unknown)} keys of the state dict are not from a torchvision RetinaNet, FCOS, "
-            f"Faster R-CNN or Mask R-CNN: {shown}. Pass the state_dict() of one of those models."
-        )
-    return converted
+    return rename_keys(
+        state_dict,
+        _rules(state_dict),
+        source="torchvision detection",
+        into="labdet",
+        drop=r".*num_batches_tracked",
+        supported="Pass the state_dict() of a torchvision RetinaNet, FCOS, Faster R-CNN or "
+        "Mask R-CNN.",
+    )
 
 
 # MMDetection (OpenMMLab) checkpoints of Faster, Mask and Cascade (Mask) R-CNN R50/R101/X101-FPN.
@@ -205,21 +193,12 @@ def convert_openmmlab_detector(state_dict: Mapping[str, Tensor]) -> dict[str, Te
     Raises :class:`CheckpointError` naming the keys no rule maps (another architecture:
     e.g. a RetinaNet, ATSS or GFL head, a caffe-style or deformable backbone).
     """
-    converted, unknown = {}, []
-    for key, value in state_dict.items():
-        if key.endswith("num_batches_tracked"):
-            continue
-        for pattern, replacement in _MMDET_RULES:
-            new_key, count = re.subn(pattern, replacement, key, count=1)
-            if count:
-                converted[new_key] = _background_first(new_key, value)
-                break
-        else:
-            unknown.append(key)
-    if unknown:
-        shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise CheckpointError(
-            f"{len(unknown)} keys of the state dict are not from an MMDetection Faster, Mask or "
-            f"Cascade R-CNN with a ResNet FPN: {shown}. Only those architectures convert."
-        )
-    return converted
+    renamed = rename_keys(
+        state_dict,
+        _MMDET_RULES,
+        source="MMDetection",
+        into="labdet",
+        drop=r".*num_batches_tracked",
+        supported="Only MMDetection's Faster, Mask and Cascade R-CNN with a ResNet FPN convert.",
+    )
+    return {key: _background_first(key, value) for key, value in renamed.items()}

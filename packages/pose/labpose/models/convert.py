@@ -24,34 +24,29 @@ head; anything else (another backbone, a head with extra conv layers, a neck) ra
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from torch import Tensor
 
-from labcore.errors import CheckpointError
+from labcore.models.rename import Rule, rename_keys
 
 _LEAF = r"(?:weight|bias|running_mean|running_var|num_batches_tracked)"
 _BLOCK = rf"\d+\.(?:conv\d|bn\d|downsample\.[01])\.{_LEAF}"
-_KEYS = re.compile(
-    "|".join(
-        [
-            # stems: ResNet's conv1/bn1, HRNet's conv1/bn1/conv2/bn2
-            rf"backbone\.(?:conv[12]|bn[12])\.{_LEAF}",
-            # residual stages: ResNet's layer1..4, HRNet's layer1 (Bottlenecks)
-            rf"backbone\.layer\d\.{_BLOCK}",
-            # HRNet transitions: a conv-BN(-ReLU) per kept branch, strided ones per new branch
-            rf"backbone\.transition\d\.\d+\.(?:\d+\.)?[01]\.{_LEAF}",
-            # HRNet modules: residual branches, then fusion (1x1 conv-BN up, strided 3x3 down)
-            rf"backbone\.stage\d\.\d+\.branches\.\d+\.{_BLOCK}",
-            rf"backbone\.stage\d\.\d+\.fuse_layers\.\d+\.\d+\.(?:\d+\.)?[01]\.{_LEAF}",
-            # HeatmapHead
-            rf"head\.deconv_layers\.\d+\.{_LEAF}",
-            r"head\.final_layer\.(?:weight|bias)",
-        ]
-    )
-)
-_DROPPED = ("data_preprocessor.mean", "data_preprocessor.std")
+_KEEP = r"\g<0>"
+_RULES: list[Rule] = [
+    # stems: ResNet's conv1/bn1, HRNet's conv1/bn1/conv2/bn2
+    (rf"backbone\.(?:conv[12]|bn[12])\.{_LEAF}", _KEEP),
+    # residual stages: ResNet's layer1..4, HRNet's layer1 (Bottlenecks)
+    (rf"backbone\.layer\d\.{_BLOCK}", _KEEP),
+    # HRNet transitions: a conv-BN(-ReLU) per kept branch, strided ones per new branch
+    (rf"backbone\.transition\d\.\d+\.(?:\d+\.)?[01]\.{_LEAF}", _KEEP),
+    # HRNet modules: residual branches, then fusion (1x1 conv-BN up, strided 3x3 down)
+    (rf"backbone\.stage\d\.\d+\.branches\.\d+\.{_BLOCK}", _KEEP),
+    (rf"backbone\.stage\d\.\d+\.fuse_layers\.\d+\.\d+\.(?:\d+\.)?[01]\.{_LEAF}", _KEEP),
+    # HeatmapHead (``keypoint_head`` in MMPose 0.x checkpoints)
+    (rf"(?:keypoint_)?head\.(deconv_layers\.\d+\.{_LEAF})", r"head.\1"),
+    (r"(?:keypoint_)?head\.(final_layer\.(?:weight|bias))", r"head.\1"),
+]
 
 
 def convert_openmmlab_pose(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -61,25 +56,11 @@ def convert_openmmlab_pose(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor
     Raises:
         CheckpointError: a key has no labpose name (an architecture labpose does not build).
     """
-    converted, unknown = {}, []
-    for key, value in state_dict.items():
-        if key in _DROPPED:
-            continue
-        new_key = (
-            "head." + key.removeprefix("keypoint_head.")
-            if key.startswith("keypoint_head.")
-            else key
-        )
-        if _KEYS.fullmatch(new_key) is None:
-            unknown.append(key)
-            continue
-        converted[new_key] = value
-    if unknown:
-        shown = ", ".join(unknown[:8]) + (
-            f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
-        )
-        raise CheckpointError(
-            f"{len(unknown)} keys of the MMPose state dict have no labpose name: {shown}. "
-            "Only top-down heatmap models on ResNet (SimpleBaseline) and HRNet convert."
-        )
-    return converted
+    return rename_keys(
+        state_dict,
+        _RULES,
+        source="MMPose",
+        into="labpose",
+        drop=r"data_preprocessor\.(?:mean|std)",
+        supported="Only top-down heatmap models on ResNet (SimpleBaseline) and HRNet convert.",
+    )

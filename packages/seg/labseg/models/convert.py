@@ -32,12 +32,12 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from labcore.errors import CheckpointError
+from labcore.models.rename import Rule, rename_keys
 
 _LEAF = r"(weight|bias|running_mean|running_var|num_batches_tracked)"
 
 
-def _rules(deeplab: bool) -> list[tuple[str, str]]:
+def _rules(deeplab: bool) -> list[Rule]:
     aux = [
         (rf"aux_classifier\.([01])\.{_LEAF}", r"auxiliary_head.convs.0.\1.\2"),
         (rf"aux_classifier\.4\.{_LEAF}", r"auxiliary_head.conv_seg.\1"),
@@ -60,14 +60,6 @@ def _rules(deeplab: bool) -> list[tuple[str, str]]:
     return backbone + head + aux
 
 
-def _rename(key: str, rules) -> str:
-    for pattern, replacement in rules:
-        match = re.fullmatch(pattern, key)
-        if match is not None:
-            return replacement(match) if callable(replacement) else match.expand(replacement)
-    return ""
-
-
 def convert_torchvision_segmentor(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """A torchvision ``fcn_resnet*`` or ``deeplabv3_resnet*`` state dict (with or without
     the auxiliary classifier) with labseg's keys (see the module docstring).
@@ -77,22 +69,13 @@ def convert_torchvision_segmentor(state_dict: Mapping[str, Tensor]) -> dict[str,
             MobileNet backbone or LR-ASPP).
     """
     deeplab = "classifier.0.project.0.weight" in state_dict
-    rules = _rules(deeplab)
-    converted, unknown = {}, []
-    for key, value in state_dict.items():
-        new_key = _rename(key, rules)
-        if not new_key:
-            unknown.append(key)
-            continue
-        converted[new_key] = value
-    if unknown:
-        shown = ", ".join(unknown[:8]) + (
-            f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
-        )
-        raise CheckpointError(
-            f"{len(unknown)} keys of the torchvision segmentation state dict have no labseg "
-            f"name: {shown}. Only fcn_resnet* and deeplabv3_resnet* convert."
-        )
+    converted = rename_keys(
+        state_dict,
+        _rules(deeplab),
+        source="torchvision segmentation",
+        into="labseg",
+        supported="Only fcn_resnet* and deeplabv3_resnet* convert.",
+    )
     if deeplab:  # branches..., pooling -> pooling, branches...
         weight = converted["decode_head.project.0.0.weight"]
         branch = weight.shape[1] // 5
@@ -110,7 +93,7 @@ def _deep_stem(match: re.Match) -> str:
 
 
 _MIT_FFN = {"0": "fc1", "1": "pe_conv", "4": "fc2"}
-_MMSEG_RULES = [
+_MMSEG_RULES: list[Rule] = [
     (rf"backbone\.stem\.([013467])\.{_LEAF}", _deep_stem),
     (rf"backbone\.((?:conv1|bn1|layer\d\.\d+\.(?:conv\d|bn\d|downsample\.[01]))\.{_LEAF})", r"backbone.\1"),
     # MixVisionTransformer (SegFormer's MiT): only the MixFFN's Sequential is renamed.
@@ -147,20 +130,11 @@ def convert_openmmlab_segmentor(state_dict: Mapping[str, Tensor]) -> dict[str, T
     ``conv_seg``) keeps its name. Raises :class:`CheckpointError` naming the keys that no rule
     maps (an architecture labseg does not build, e.g. a head with plain convs).
     """
-    converted, unknown = {}, []
-    for key, value in state_dict.items():
-        new_key = _rename(key, _MMSEG_RULES)
-        if not new_key:
-            unknown.append(key)
-            continue
-        converted[new_key] = value
-    if unknown:
-        shown = ", ".join(unknown[:8]) + (
-            f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
-        )
-        raise CheckpointError(
-            f"{len(unknown)} keys of the MMSegmentation state dict have no labseg name: "
-            f"{shown}. Only FCN, PSPNet, DeepLabV3(+), UPerNet (ResNetV1c) and SegFormer "
-            "(MiT) convert."
-        )
-    return converted
+    return rename_keys(
+        state_dict,
+        _MMSEG_RULES,
+        source="MMSegmentation",
+        into="labseg",
+        supported="Only FCN, PSPNet, DeepLabV3(+), UPerNet (ResNetV1c) and SegFormer (MiT) "
+        "convert.",
+    )
