@@ -99,3 +99,33 @@ def concat_all_gather(tensor: Tensor) -> Tensor:
     if get_world_size() == 1:
         return tensor
     return torch.cat(all_gather(tensor.detach().contiguous()), dim=0)
+
+
+def shuffle_batch(x: Tensor) -> tuple[Tensor, Tensor]:
+    """MoCo's batch shuffle: this process's share of the samples of every process's ``x``
+    (Tensor[B, ...]), in a random order (rank 0's permutation of the global batch), and
+    the index that :func:`unshuffle_batch` undoes it with.
+
+    With per-device BatchNorm, a network that encodes the shuffled batch normalises each
+    sample with statistics of other samples than its own view saw in the other network. In
+    one process the shuffle only reorders the batch, which matters when the network splits
+    its BatchNorm statistics (``norm_cfg=dict(type='SplitBN', num_splits=G)``)."""
+    from mmengine.dist import broadcast, get_rank, get_world_size
+
+    world = get_world_size()
+    everything = concat_all_gather(x)
+    order = torch.randperm(everything.shape[0], device=x.device)
+    if world > 1:
+        broadcast(order, src=0)
+    restore = order.argsort()
+    mine = order.view(world, -1)[get_rank()]
+    return everything[mine], restore
+
+
+def unshuffle_batch(x: Tensor, restore: Tensor) -> Tensor:
+    """The outputs ``x`` (Tensor[B, ...]) of a batch from :func:`shuffle_batch` back in the
+    order of this process's original samples."""
+    from mmengine.dist import get_rank, get_world_size
+
+    everything = concat_all_gather(x)
+    return everything[restore.view(get_world_size(), -1)[get_rank()]]

@@ -7,7 +7,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from labssl.models.base import SelfSupervisedModel, concat_all_gather
+from labssl.models.base import (
+    SelfSupervisedModel,
+    concat_all_gather,
+    shuffle_batch,
+    unshuffle_batch,
+)
 from labssl.models.heads import build_module
 from labssl.models.momentum import MomentumEncoder
 from labssl.registry import MODELS
@@ -27,6 +32,11 @@ class MoCoV2(SelfSupervisedModel):
         queue_len: K, keys kept as negatives (65536 on ImageNet).
         feat_dim: D, the embedding width (128).
         base_momentum: m of the key encoder (0.999); see ``MomentumUpdateHook``.
+        shuffle_bn: encode the keys of a batch shuffled across processes (MoCo's shuffled
+            BN), so that a query and its positive key are not normalised by the same
+            BatchNorm statistics, a shortcut that keeps the encoders from learning
+            features. One process has one BatchNorm batch: give the backbone
+            ``norm_cfg=dict(type='SplitBN', num_splits=G)`` to emulate G devices.
         data_preprocessor, init_cfg: as in :class:`SelfSupervisedModel`.
 
     Buffers: ``queue`` Tensor[K, D] (L2-normalised keys, oldest first after a wrap) and
@@ -42,6 +52,7 @@ class MoCoV2(SelfSupervisedModel):
         queue_len: int = 65536,
         feat_dim: int = 128,
         base_momentum: float = 0.999,
+        shuffle_bn: bool = True,
         data_preprocessor: dict | nn.Module | None = None,
         init_cfg: dict | list[dict] | None = None,
     ):
@@ -49,6 +60,7 @@ class MoCoV2(SelfSupervisedModel):
         self.neck = build_module(neck)
         self.head = build_module(head)
         self.base_momentum = float(base_momentum)
+        self.shuffle_bn = shuffle_bn
         self.momentum_encoder = MomentumEncoder(nn.Sequential(self.backbone, self.neck))
         self.queue_len = queue_len
         self.register_buffer("queue", F.normalize(torch.randn(queue_len, feat_dim), dim=1))
@@ -77,12 +89,21 @@ class MoCoV2(SelfSupervisedModel):
         self.queue[index] = keys
         self.queue_ptr[0] = (ptr + count) % self.queue_len
 
+    @torch.no_grad()
+    def encode_keys(self, view: Tensor) -> Tensor:
+        """The key encoder's embeddings Tensor[B, D] (not normalised) of ``view``
+        (Tensor[B, 3, H, W]), through the shuffled batch when ``shuffle_bn``."""
+        if not self.shuffle_bn:
+            return self.momentum_encoder(view)
+        shuffled, restore = shuffle_batch(view)
+        return unshuffle_batch(self.momentum_encoder(shuffled), restore)
+
     def loss(self, views: list[Tensor], data_samples=None) -> dict[str, Tensor]:
         """views: two Tensor[B, 3, H, W] -> ``{'loss': InfoNCE}`` (both directions are not
         symmetrised, as in the paper)."""
         query = F.normalize(self.neck(self.backbone(views[0])), dim=1)
         with torch.no_grad():
-            key = F.normalize(self.momentum_encoder(views[1]), dim=1)
+            key = F.normalize(self.encode_keys(views[1]), dim=1)
         positive = (query * key).sum(dim=1, keepdim=True)
         negative = query @ self.queue.clone().detach().t()
         loss = self.head(positive, negative)

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from labcore.errors import ConfigError, close_matches
+from labcore.models.layers.split_bn import SplitBatchNorm2d
 from labcore.models.layers.sync_bn import SyncBatchNorm
 from labcore.ops import FrozenBatchNorm2d
 
@@ -38,6 +39,7 @@ NORM_LAYERS = {
     "BN1d": nn.BatchNorm1d,
     "BN2d": nn.BatchNorm2d,
     "SyncBN": SyncBatchNorm,  # plain BN, with one warning, where nothing can synchronise
+    "SplitBN": SplitBatchNorm2d,  # per-part statistics: several devices in one process
     "FrozenBN": FrozenBatchNorm2d,
     "GN": _group_norm,
     "IN": nn.InstanceNorm2d,
