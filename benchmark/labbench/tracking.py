@@ -28,6 +28,7 @@ from typing import Any
 from labbench.runfolder import RunFolder, run_folders
 from labbench.stats import summarize_seeds
 from labcore.engine.mlflow_backend import default_tracking_uri, flatten_params
+from labcore.engine.mlflow_store import prepare_store
 
 # Fail fast when a server is down instead of retrying for minutes; the run stays local.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
@@ -86,6 +87,7 @@ class Tracker:
             lock_file = Path(uri[len("sqlite:///") :]).with_suffix(".lock")
         self.lock_file = lock_file
         with store_lock(self.lock_file):  # creates the schema of a new store, once
+            prepare_store(uri)  # a new sqlite store from labcore's migrated template
             self.client = MlflowClient(tracking_uri=uri)
             if uri.startswith("sqlite:"):
                 self.client.search_experiments(max_results=1)

@@ -21,7 +21,9 @@ from labcore.registry import VISBACKENDS
 
 
 @pytest.fixture(autouse=True)
-def _no_tracking_env(monkeypatch):
+def _no_tracking_env(monkeypatch, tmp_path):
+    # tmp_path requested so that it outlives the teardown below, which ends a run left
+    # open by MMEngine's backend in a store under tmp_path
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     yield
     while mlflow.active_run() is not None:

@@ -34,6 +34,7 @@ from mmengine.logging import print_log
 from mmengine.visualization import MLflowVisBackend
 
 from labcore.engine.mlflow_outbox import OUTBOX_DIR, MlflowOutbox, create_run, execute, is_outage
+from labcore.engine.mlflow_store import prepare_store
 from labcore.registry import VISBACKENDS
 
 # MLflow's limits (mlflow.utils.validation): values are cut, keys are skipped.
@@ -129,6 +130,7 @@ class LabMLflowVisBackend(MLflowVisBackend):
         os.makedirs(self._save_dir, exist_ok=True)
         self._mlflow = mlflow
         self.tracking_uri = self._tracking_uri or default_tracking_uri(self._save_dir)
+        prepare_store(self.tracking_uri)  # a new sqlite store from the migrated template
         # The run's own client: the process-wide tracking URI stays the user's, so a later
         # run, or a zoo publish, in this process goes to its own store.
         self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
