@@ -13,11 +13,20 @@ from mlflow import MlflowClient
 from labcore.engine.mlflow_store import prepare_store, sqlite_path, template_path
 
 
-def tables(path) -> dict[str, str]:
+def tables(path) -> dict[str, object]:
+    """Every table with its columns (name, type, not null, primary key), and the schema
+    revision. (The DDL text itself may list a CHECK constraint's values in another order
+    from one process to the next.)"""
     with contextlib.closing(sqlite3.connect(path)) as db:
-        rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
-        revision = db.execute("SELECT version_num FROM alembic_version").fetchall()
-    return dict(rows) | {"alembic": str(revision)}
+        names = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        schema = {
+            name: sorted(
+                (c[1], c[2], c[3], c[5]) for c in db.execute(f'PRAGMA table_info("{name}")')
+            )
+            for (name,) in names
+        }
+        schema["alembic"] = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    return schema
 
 
 @pytest.fixture
