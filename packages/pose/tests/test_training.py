@@ -1,7 +1,8 @@
 """SimpleBaseline R-18 learns the shapes keypoints in the pose-shapes-tiny budget.
 
-Measured on the val split (seed 0): OKS AP 0.43 after the config's 400 iterations of 16
-boxes, 0.50 after 800; the test asks for 0.35 and a clear gain over the initial model.
+Measured on the val split with ground-truth boxes after the config's 400 iterations of 16
+boxes: OKS AP 0.59 (seed 0; 0.55 and 0.60 for seeds 1 and 2); the test asks for 0.5 and
+a falling loss.
 """
 
 from __future__ import annotations
@@ -25,4 +26,4 @@ def test_simplebaseline_r18_learns_shapes_keypoints(tmp_path, one_thread):
     losses = runner.message_hub.get_scalar("train/loss").data[0]
     assert losses[-20:].mean() < 0.85 * losses[:20].mean()
     ap = runner.test()["coco/keypoints_mAP"]  # the val split, ground-truth boxes
-    assert ap >= 0.35, ap
+    assert ap >= 0.5, ap
