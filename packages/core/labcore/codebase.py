@@ -26,6 +26,11 @@ That object is the whole contract:
       format_result(result, **display_options) -> str
       show_result(image, result, *, out_file=None, **display_options)
 
+- optionally, commands of its own under ``lab data`` (:class:`DataCommand`: a name, a
+  one-line help and a module with ``add_arguments(parser)`` and ``run(args) -> int``),
+  e.g. labrot's ``lab data split-dota``; the module is imported only when its command
+  runs.
+
 ``lab infer``, ``lab test``, the zoo client and the benchmark harness find codebases
 only through :func:`discover_codebases`, and call the API only through a
 :class:`Codebase`; a piece that is missing raises :class:`CodebaseError` naming the
@@ -56,6 +61,42 @@ class CodebaseError(LabError):
 
 
 @dataclass(frozen=True)
+class DataCommand:
+    """A ``lab data`` sub-command that a codebase adds.
+
+    Attributes:
+        name: the sub-command, e.g. ``"split-dota"`` (``lab data split-dota``).
+        module: the module holding ``add_arguments(parser)`` and ``run(args) -> int``,
+            imported only when the command runs (``lab data --help`` lists ``help``).
+        help: one line for ``lab data --help``.
+    """
+
+    name: str
+    module: str
+    help: str = ""
+
+    def load(self, codebase: str = "") -> tuple[Callable, Callable]:
+        """``(add_arguments, run)`` of the command's module."""
+        owner = f"Codebase '{codebase}'" if codebase else "A codebase"
+        try:
+            module = importlib.import_module(self.module)
+        except ModuleNotFoundError as err:
+            if err.name is not None and not self.module.startswith(err.name):
+                raise  # the module exists; something it imports is missing
+            raise CodebaseError(
+                f"{owner} declares the data command '{self.name}' in the module "
+                f"'{self.module}', which does not exist; fix its DataCommand."
+            ) from err
+        functions = [getattr(module, name, None) for name in ("add_arguments", "run")]
+        if not all(callable(f) for f in functions):
+            raise CodebaseError(
+                f"{owner} declares the data command '{self.name}' in '{self.module}', which "
+                f"lacks add_arguments(parser) or run(args); a data command module has both."
+            )
+        return functions[0], functions[1]
+
+
+@dataclass(frozen=True)
 class Codebase:
     """What a codebase declares (see the module docstring).
 
@@ -65,12 +106,14 @@ class Codebase:
         description: one line for ``lab info`` and the docs.
         display_options: keyword options that ``format_result`` and ``show_result``
             accept besides the result (labcls: ``("topk",)``); ``lab infer`` offers them.
+        data_commands: sub-commands the codebase adds to ``lab data``.
     """
 
     name: str
     apis: str
     description: str = ""
     display_options: tuple[str, ...] = ()
+    data_commands: tuple[DataCommand, ...] = ()
 
     @property
     def package_dir(self) -> Path:
@@ -191,6 +234,21 @@ def discover_codebases() -> dict[str, Codebase]:
 def refresh_codebases() -> None:
     """Forget what :func:`discover_codebases` found (after installing a distribution)."""
     _discover.cache_clear()
+
+
+def discover_data_commands() -> dict[str, tuple[Codebase, DataCommand]]:
+    """Every installed codebase's ``lab data`` sub-commands, by name, with their codebase;
+    two codebases declaring one name raise a :class:`CodebaseError` naming both."""
+    found: dict[str, tuple[Codebase, DataCommand]] = {}
+    for codebase in discover_codebases().values():
+        for command in codebase.data_commands:
+            if command.name in found:
+                raise CodebaseError(
+                    f"Codebases '{found[command.name][0].name}' and '{codebase.name}' both "
+                    f"declare the data command '{command.name}'; rename one of them."
+                )
+            found[command.name] = (codebase, command)
+    return found
 
 
 def get_codebase(name: str) -> Codebase:

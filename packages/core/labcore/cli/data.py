@@ -4,17 +4,24 @@
 
 writes COCO JSON and JPEG images ('det', 'pose'), ImageNet-style folders ('cls') or PNG
 label maps ('seg'); the same arguments always give byte-identical files.
+
+Codebases add their own data commands (labrot: ``lab data split-dota``) by declaring
+:class:`labcore.codebase.DataCommand` objects; ``lab data --help`` lists them and a
+command's module is imported only when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from labcore.codebase import CodebaseError, DataCommand, discover_data_commands
 from labcore.datasets.synthetic import (
     DEFAULT_SIZES,
+    DEFAULT_VERSION,
     MANIFEST_NAME,
     TASKS,
     VERSIONS,
@@ -22,8 +29,36 @@ from labcore.datasets.synthetic import (
 )
 
 
+class _CodebaseCommandParser(argparse.ArgumentParser):
+    """The parser of a codebase's data command: its module adds the arguments when the
+    command is parsed (or its help shown), so other commands never import it."""
+
+    def __init__(self, *args, data_command: tuple[str, DataCommand] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._data_command = data_command
+
+    def _load(self) -> None:
+        if self._data_command is not None:
+            codebase, command = self._data_command
+            self._data_command = None
+            add_arguments, run = command.load(codebase)
+            add_arguments(self)
+            self.set_defaults(_data_run=run)
+            self.description = importlib.import_module(run.__module__).__doc__ or self.description
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._load()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._load()
+        return super().format_help()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    sub = parser.add_subparsers(
+        dest="dataset", required=True, metavar="DATASET", parser_class=_CodebaseCommandParser
+    )
     shapes = sub.add_parser(
         "shapes",
         help="images of coloured shapes over textured backgrounds",
@@ -41,16 +76,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     shapes.add_argument(
         "--version",
         type=int,
-        default=max(VERSIONS),
-        help=f"generator version (known: {', '.join(map(str, sorted(VERSIONS)))})",
+        default=DEFAULT_VERSION,
+        help=(
+            f"generator version (default {DEFAULT_VERSION}; known: "
+            f"{', '.join(map(str, sorted(VERSIONS)))})"
+        ),
     )
     shapes.add_argument("--num-train", type=int, default=None, help="training images")
     shapes.add_argument("--num-val", type=int, default=None, help="validation images")
     shapes.add_argument("--image-size", type=int, default=None, help="image side in pixels")
     shapes.add_argument("--quiet", action="store_true", help="no progress bar")
+    for name, (codebase, command) in discover_data_commands().items():
+        if name in sub.choices:
+            raise CodebaseError(
+                f"Codebase '{codebase.name}' declares the data command '{name}', which "
+                f"`lab data` has already; rename it."
+            )
+        sub.add_parser(
+            name,
+            help=f"{command.help} ({codebase.name})",
+            description=command.help,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            data_command=(codebase.name, command),
+        )
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "_data_run", None) is not None:
+        return int(args._data_run(args) or 0)
     kwargs = {
         "seed": args.seed,
         "version": args.version,

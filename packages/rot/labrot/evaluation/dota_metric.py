@@ -11,6 +11,8 @@ from mmengine.logging import MMLogger
 
 from labcore.errors import LabError
 from labcore.ops import box_iou_rotated
+from labrot.evaluation.dota_submission import write_task1_submission
+from labrot.models.postprocess import MERGE_IOU_THR, merge_patch_detections
 from labrot.registry import METRICS
 
 AP_MODES = ("11points", "area")
@@ -150,19 +152,53 @@ class DOTAMetric(BaseMetric):
     neither requires nor counts against a detection. Results are ``dota/mAP`` and
     ``dota/AP_<class>`` for each class.
 
+    Testing on patches of split images (``lab data split-dota``), ``merge_patches`` maps
+    each patch's detections back into its full image by the patch's name and merges them
+    with class-wise rotated NMS at ``merge_iou_thr``
+    (:func:`labrot.models.postprocess.merge_patch_detections`); ``outfile_prefix`` writes
+    the (merged) detections as DOTA Task 1 submission files and their zip
+    (:func:`labrot.evaluation.dota_submission.write_task1_submission`). As MMRotate's
+    DOTAMetric, merged results are not evaluated (the patches' ground truth is not the
+    full image's; DOTA's test set has none): the metric then returns no values, and with
+    ``format_only`` neither do unmerged ones.
+
     Args:
         iou_thr: rotated-IoU threshold (0.5 in DOTA's task 1).
         ap_mode: ``'11points'`` (VOC 2007, DOTA's devkit, MMRotate's default) or ``'area'``.
+        merge_patches: merge patch detections into full-image ones (needs
+            ``outfile_prefix``).
+        merge_iou_thr: the merging NMS's rotated-IoU threshold (MMRotate's 0.1).
+        format_only: only write the submission files, do not evaluate.
+        outfile_prefix: a new folder for ``Task1_<class>.txt`` and ``<folder name>.zip``.
     """
 
     default_prefix = "dota"
 
-    def __init__(self, *, iou_thr: float = 0.5, ap_mode: str = "11points", **kwargs):
+    def __init__(
+        self,
+        *,
+        iou_thr: float = 0.5,
+        ap_mode: str = "11points",
+        merge_patches: bool = False,
+        merge_iou_thr: float = MERGE_IOU_THR,
+        format_only: bool = False,
+        outfile_prefix: str | None = None,
+        **kwargs,
+    ):
         if ap_mode not in AP_MODES:
             raise LabError(f"DOTAMetric: ap_mode {ap_mode!r}; choose one of {', '.join(AP_MODES)}.")
+        if (merge_patches or format_only) and not outfile_prefix:
+            raise LabError(
+                "DOTAMetric: merge_patches and format_only write DOTA submission files; set "
+                "outfile_prefix to a new folder, e.g. outfile_prefix='work_dirs/dota/Task1'."
+            )
         super().__init__(**kwargs)
         self.iou_thr = iou_thr
         self.ap_mode = ap_mode
+        self.merge_patches = merge_patches
+        self.merge_iou_thr = merge_iou_thr
+        self.format_only = format_only
+        self.outfile_prefix = outfile_prefix
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
@@ -179,6 +215,7 @@ class DOTAMetric(BaseMetric):
             gt_boxes, ignored_boxes = numpy(gt, "bboxes", 5), numpy(ignored, "bboxes", 5)
             self.results.append(
                 dict(
+                    img_id=str(sample.get("img_id", len(self.results))),
                     pred_bboxes=numpy(pred, "bboxes", 5),
                     pred_scores=pred["scores"].detach().cpu().double().numpy(),
                     pred_labels=pred["labels"].cpu().numpy(),
@@ -193,6 +230,10 @@ class DOTAMetric(BaseMetric):
             )
 
     def compute_metrics(self, results: list) -> dict:
+        if self.outfile_prefix:
+            self._write_submission(results)
+        if self.merge_patches or self.format_only:
+            return {}
         classes = tuple((self.dataset_meta or {}).get("classes") or ())
         num_classes = len(classes) or 1 + max(
             [int(r["gt_labels"].max()) for r in results if len(r["gt_labels"])] or [0]
@@ -212,3 +253,28 @@ class DOTAMetric(BaseMetric):
         metrics = {"mAP": mean_ap}
         metrics.update({f"AP_{name}": row["ap"] for name, row in zip(names, per_class)})
         return metrics
+
+    def _write_submission(self, results: list) -> None:
+        detections = [
+            (
+                r["img_id"],
+                torch.as_tensor(r["pred_bboxes"]),
+                torch.as_tensor(r["pred_scores"]),
+                torch.as_tensor(r["pred_labels"]).long(),
+            )
+            for r in results
+        ]
+        if self.merge_patches:
+            by_image = merge_patch_detections(detections, iou_thr=self.merge_iou_thr)
+        else:
+            by_image = {name: (boxes, scores, labels) for name, boxes, scores, labels in detections}
+        classes = tuple((self.dataset_meta or {}).get("classes") or ())
+        if not classes:
+            raise LabError(
+                "DOTAMetric: the data set names no classes, so the Task1_<class>.txt files "
+                "cannot be named; set the dataset's classes (or its classes.txt)."
+            )
+        zip_path = write_task1_submission(by_image, classes, self.outfile_prefix)
+        MMLogger.get_current_instance().info(
+            f"DOTA Task 1 submission of {len(by_image)} images: {zip_path}"
+        )

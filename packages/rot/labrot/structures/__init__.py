@@ -1,5 +1,6 @@
-"""Rotated boxes: angle conventions, polygons, regularisation."""
+"""Rotated boxes: angle conventions, polygons, regularisation; names of image patches."""
 
+from labrot.structures.patches import PatchName
 from labrot.structures.rotated_boxes import (
     ANGLE_VERSIONS,
     FLIP_DIRECTIONS,
@@ -18,6 +19,7 @@ from labrot.structures.rotated_boxes import (
 
 __all__ = [
     "ANGLE_VERSIONS",
+    "PatchName",
     "FLIP_DIRECTIONS",
     "flip_points",
     "flip_rboxes",

@@ -1,0 +1,1 @@
+"""labrot's commands of the ``lab`` CLI (declared in labrot.codebase)."""
