@@ -48,6 +48,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from labcore.errors import LabError, close_matches
@@ -58,6 +59,17 @@ API_FUNCTIONS = ("init_model", "inference", "format_result", "show_result")
 
 class CodebaseError(LabError):
     """A codebase is not installed, or lacks a piece of the interface it declares."""
+
+
+def _import_declared(module: str, missing: str) -> ModuleType:
+    """The module a codebase declares; ``missing`` is the CodebaseError's message when the
+    module itself does not exist (an import error inside an existing module propagates)."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name is not None and not module.startswith(err.name):
+            raise  # the module exists; something it imports is missing
+        raise CodebaseError(missing) from err
 
 
 @dataclass(frozen=True)
@@ -78,15 +90,11 @@ class DataCommand:
     def load(self, codebase: str = "") -> tuple[Callable, Callable]:
         """``(add_arguments, run)`` of the command's module."""
         owner = f"Codebase '{codebase}'" if codebase else "A codebase"
-        try:
-            module = importlib.import_module(self.module)
-        except ModuleNotFoundError as err:
-            if err.name is not None and not self.module.startswith(err.name):
-                raise  # the module exists; something it imports is missing
-            raise CodebaseError(
-                f"{owner} declares the data command '{self.name}' in the module "
-                f"'{self.module}', which does not exist; fix its DataCommand."
-            ) from err
+        module = _import_declared(
+            self.module,
+            f"{owner} declares the data command '{self.name}' in the module "
+            f"'{self.module}', which does not exist; fix its DataCommand.",
+        )
         functions = [getattr(module, name, None) for name in ("add_arguments", "run")]
         if not all(callable(f) for f in functions):
             raise CodebaseError(
@@ -144,15 +152,11 @@ class Codebase:
         """The API function ``function`` (one of :data:`API_FUNCTIONS`)."""
         if function not in API_FUNCTIONS:
             raise ValueError(f"{function!r} is not part of the codebase API {API_FUNCTIONS}")
-        try:
-            module = importlib.import_module(self.apis)
-        except ModuleNotFoundError as err:
-            if err.name is not None and not self.apis.startswith(err.name):
-                raise  # the module exists; something it imports is missing
-            raise CodebaseError(
-                f"Codebase '{self.name}' names the API module '{self.apis}', which does not "
-                f"exist; fix `apis` in {self.name}'s Codebase declaration."
-            ) from err
+        module = _import_declared(
+            self.apis,
+            f"Codebase '{self.name}' names the API module '{self.apis}', which does not "
+            f"exist; fix `apis` in {self.name}'s Codebase declaration.",
+        )
         found = getattr(module, function, None)
         if not callable(found):
             raise CodebaseError(

@@ -16,8 +16,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+from labcore.cli.progress import counting_progress
 from labcore.codebase import CodebaseError, DataCommand, discover_data_commands
 from labcore.datasets.synthetic import (
     DEFAULT_SIZES,
@@ -114,13 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         root = generate_shapes(args.task, args.out, **kwargs)
     else:
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns) as bar:
+        with counting_progress() as bar:
             bars = {}
 
             def progress(split: str, done: int, total: int) -> None:

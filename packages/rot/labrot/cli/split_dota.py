@@ -45,15 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+    from labcore.cli.progress import counting_progress
     from labrot.datasets.dota_split import PRESETS, split_dota
 
     overrides = {
@@ -76,14 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         summary = split_dota(args.src, args.out, settings, **kwargs)
     else:
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns) as bar:
+        with counting_progress() as bar:
             task = bar.add_task(f"split {args.src.name}", total=None)
 
             def progress(done: int, total: int) -> None:
