@@ -127,6 +127,24 @@ def test_cfg_options_item_without_equals_sign_is_refused(toy_config, capsys):
     assert "'model' is not KEY=VALUE" in err and "Traceback" not in err
 
 
+def test_cfg_options_take_dict_values_and_name_a_bad_one(capsys):
+    import argparse
+
+    from labcore.cli.train import add_cfg_options_argument
+
+    parser = argparse.ArgumentParser(prog="lab train", exit_on_error=False)
+    add_cfg_options_argument(parser, "x=1")
+    args = parser.parse_args(
+        ["--cfg-options", "+model.norm_cfg={'type': 'SplitBN', 'num_splits': 4}", "a.b=[1,2]"]
+    )
+    assert args.cfg_options == {
+        "+model.norm_cfg": {"type": "SplitBN", "num_splits": 4},
+        "a.b": [1, 2],
+    }
+    with pytest.raises(argparse.ArgumentError, match="not a Python dict literal"):
+        parser.parse_args(["--cfg-options", "model.norm_cfg={'type': BN}"])
+
+
 def test_unknown_cfg_options_key_is_refused_unless_added_with_plus(toy_config, tmp_path, capsys):
     config = str(toy_config())
     status, err = _run_main(

@@ -31,7 +31,9 @@ from labcore.cpu_pins import CpuPins, apply_before_torch
 
 class CfgOptionsAction(argparse.Action):
     """MMEngine's ``KEY=VALUE`` parser (:class:`mmengine.config.DictAction`), with a clear
-    error for an item without ``=``. MMEngine is imported only when the option is used."""
+    error for an item without ``=``, and dict values (``+model.backbone.norm_cfg={'type':
+    'SplitBN', 'num_splits': 4}``), which MMEngine's parser leaves a string that fails
+    deep inside the config. MMEngine is imported only when the option is used."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         for item in values:
@@ -46,8 +48,27 @@ class CfgOptionsAction(argparse.Action):
         options = dict(getattr(namespace, self.dest, None) or {})
         for item in values:
             key, value = item.split("=", maxsplit=1)
-            options[key] = DictAction._parse_iterable(value)
+            if value.strip().startswith("{"):  # a dict, which MMEngine's parser cannot read
+                options[key] = self._parse_dict(item, value)
+            else:
+                options[key] = DictAction._parse_iterable(value)
         setattr(namespace, self.dest, options)
+
+    def _parse_dict(self, item: str, value: str) -> dict:
+        """A Python dict literal, e.g. ``{'type': 'SplitBN', 'num_splits': 4}``."""
+        import ast
+
+        try:
+            parsed = ast.literal_eval(value)
+        except (SyntaxError, ValueError):
+            raise argparse.ArgumentError(
+                self,
+                f"'{item}': the value is not a Python dict literal. Write it as "
+                "key={'type': 'BN', 'momentum': 0.1}, quoted for the shell.",
+            ) from None
+        if not isinstance(parsed, dict):
+            raise argparse.ArgumentError(self, f"'{item}': the value is not a dict.")
+        return parsed
 
 
 def add_cfg_options_argument(parser: argparse.ArgumentParser, example: str) -> None:
