@@ -14,13 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose
 from mmengine.structures import BaseDataElement
 from torch import nn
 
 import labcore.codebase
-from labcls.datasets.pipeline import build_pipeline
-from labcore.errors import LabError
+from labcore.inference import run_test_pipeline
 
 
 def init_model(
@@ -57,17 +55,6 @@ def init_model(
     )
 
 
-def _test_pipeline(model: nn.Module, from_array: bool) -> Compose:
-    cfg = getattr(model, "cfg", None)
-    dataset = ((cfg.get("test_dataloader") or {}).get("dataset") or {}) if cfg else {}
-    pipeline = list(dataset.get("pipeline") or [dict(type="PackClsInputs")])
-    if from_array:
-        pipeline = [t for t in pipeline if t.get("type") != "LoadImageFromFile"]
-    elif not pipeline or pipeline[0].get("type") != "LoadImageFromFile":
-        pipeline.insert(0, dict(type="LoadImageFromFile"))
-    return Compose(build_pipeline(pipeline))
-
-
 @torch.no_grad()
 def inference(
     model: nn.Module, images: str | os.PathLike | np.ndarray | Sequence
@@ -84,22 +71,7 @@ def inference(
         class names, or the labels as str when the classes are unknown); one sample for
         one image.
     """
-    single = isinstance(images, (str, os.PathLike, np.ndarray))
-    inputs, samples = [], []
-    for image in [images] if single else list(images):
-        from_array = isinstance(image, np.ndarray)
-        if from_array:
-            if image.ndim != 3 or image.shape[2] != 3:
-                raise LabError(
-                    f"inference expects an RGB image ndarray[H, W, 3], got {image.shape}."
-                )
-            results = dict(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2])
-        else:
-            results = dict(img_path=str(image))
-        packed = _test_pipeline(model, from_array)(results)
-        inputs.append(packed["inputs"])
-        samples.append(packed["data_samples"])
-    out = model.test_step(dict(inputs=inputs, data_samples=samples))
+    out, single = run_test_pipeline(model, images, scope="labcls", default_pack="PackClsInputs")
     names = list((getattr(model, "dataset_meta", None) or {}).get("classes") or [])
     for sample in out:
         count = sample.pred_score.numel()

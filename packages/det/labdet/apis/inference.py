@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose
-from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 from torch import nn
 from torchvision.utils import draw_bounding_boxes, draw_segmentation_masks
 
 import labcore.codebase
+from labcore.inference import run_test_pipeline
 
 _PALETTE = [
     (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
@@ -67,17 +66,6 @@ def init_model(
     )
 
 
-def _test_pipeline(model: nn.Module, from_array: bool) -> Compose:
-    dataset = (model.cfg.get("test_dataloader") or {}).get("dataset") or {}
-    pipeline = [t for t in dataset.get("pipeline") or [] if t["type"] != "LoadDetAnnotations"]
-    if not pipeline:
-        pipeline = [dict(type="LoadImageFromFile"), dict(type="PackDetInputs")]
-    if from_array:
-        pipeline = [t for t in pipeline if t["type"] != "LoadImageFromFile"]
-    with DefaultScope.overwrite_default_scope("labdet"):
-        return Compose(pipeline)
-
-
 @torch.no_grad()
 def inference(
     model: nn.Module, images: str | os.PathLike | np.ndarray | Sequence
@@ -94,21 +82,10 @@ def inference(
         instance segmentation, ``masks`` (BoolTensor[N, H, W]), with the model's
         ``classes`` in its metainfo when known; one sample for one image.
     """
-    single = isinstance(images, (str, os.PathLike, np.ndarray))
-    batch = [images] if single else list(images)
-    inputs, samples = [], []
-    for image in batch:
-        from_array = isinstance(image, np.ndarray)
-        if from_array:
-            results = dict(
-                img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2], img_id=0
-            )
-        else:
-            results = dict(img_path=str(image), img_id=0)
-        packed = _test_pipeline(model, from_array)(results)
-        inputs.append(packed["inputs"])
-        samples.append(packed["data_samples"])
-    out = model.test_step(dict(inputs=inputs, data_samples=samples))
+    out, single = run_test_pipeline(
+        model, images, scope="labdet", annotations=("LoadDetAnnotations",),
+        default_pack="PackDetInputs",
+    )  # fmt: skip
     classes = (getattr(model, "dataset_meta", None) or {}).get("classes")
     if classes:
         for sample in out:

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from mmengine.dataset import Compose
-from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 from torch import nn
 from torchvision.utils import draw_bounding_boxes
 
 from labcore import codebase
+from labcore.inference import run_test_pipeline
 from labrot.structures import rbox_to_poly
 
 _PALETTE = [
@@ -48,17 +47,6 @@ def init_model(
     )  # fmt: skip
 
 
-def _test_pipeline(model: nn.Module, from_array: bool) -> Compose:
-    dataset = (model.cfg.get("test_dataloader") or {}).get("dataset") or {}
-    pipeline = [t for t in dataset.get("pipeline") or [] if t["type"] != "LoadRotatedAnnotations"]
-    if not pipeline:
-        pipeline = [dict(type="LoadImageFromFile"), dict(type="PackDetInputs")]
-    if from_array:
-        pipeline = [t for t in pipeline if t["type"] != "LoadImageFromFile"]
-    with DefaultScope.overwrite_default_scope("labrot"):
-        return Compose(pipeline)
-
-
 @torch.no_grad()
 def inference(
     model: nn.Module, inputs: str | os.PathLike | np.ndarray | Sequence
@@ -75,19 +63,10 @@ def inference(
         model's angle convention), ``scores`` and ``labels``, with the model's ``classes``
         in its metainfo when known; one sample for one image.
     """
-    single = isinstance(inputs, (str, os.PathLike, np.ndarray))
-    batch = [inputs] if single else list(inputs)
-    images, samples = [], []
-    for image in batch:
-        from_array = isinstance(image, np.ndarray)
-        if from_array:
-            results = dict(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2])
-        else:
-            results = dict(img_path=str(image))
-        packed = _test_pipeline(model, from_array)(dict(results, img_id=0))
-        images.append(packed["inputs"])
-        samples.append(packed["data_samples"])
-    out = model.test_step(dict(inputs=images, data_samples=samples))
+    out, single = run_test_pipeline(
+        model, inputs, scope="labrot", annotations=("LoadRotatedAnnotations",),
+        default_pack="PackDetInputs",
+    )  # fmt: skip
     classes = (getattr(model, "dataset_meta", None) or {}).get("classes")
     if classes:
         for sample in out:

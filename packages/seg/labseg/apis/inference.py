@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from mmengine.dataset import Compose
-from mmengine.registry import DefaultScope
 from mmengine.structures import BaseDataElement
 from torch import nn
 
 from labcore import codebase
 from labcore.datasets.transforms import image_to_tensor
+from labcore.inference import run_test_pipeline
 from labseg.datasets.seg_dataset import make_palette
 
 _ANNOTATION_TRANSFORMS = ("LoadSegAnnotations",)
@@ -44,17 +43,6 @@ def init_model(
     )  # fmt: skip
 
 
-def _test_pipeline(model: nn.Module, from_array: bool) -> Compose:
-    dataset = (model.cfg.get("test_dataloader") or {}).get("dataset") or {}
-    pipeline = [t for t in dataset.get("pipeline") or [] if t["type"] not in _ANNOTATION_TRANSFORMS]
-    if not pipeline:
-        pipeline = [dict(type="LoadImageFromFile"), dict(type="PackSegInputs")]
-    if from_array:
-        pipeline = [t for t in pipeline if t["type"] != "LoadImageFromFile"]
-    with DefaultScope.overwrite_default_scope("labseg"):
-        return Compose(pipeline)
-
-
 @torch.no_grad()
 def inference(
     model: nn.Module, inputs: str | os.PathLike | np.ndarray | Sequence
@@ -71,19 +59,10 @@ def inference(
         the model's ``classes`` and ``palette`` in its metainfo when it knows them; one
         sample for one image.
     """
-    single = isinstance(inputs, (str, os.PathLike, np.ndarray))
-    batch = [inputs] if single else list(inputs)
-    images, samples = [], []
-    for image in batch:
-        from_array = isinstance(image, np.ndarray)
-        if from_array:
-            results = dict(img=image, img_shape=image.shape[:2], ori_shape=image.shape[:2])
-        else:
-            results = dict(img_path=str(image))
-        packed = _test_pipeline(model, from_array)(results)
-        images.append(packed["inputs"])
-        samples.append(packed["data_samples"])
-    out = model.test_step(dict(inputs=images, data_samples=samples))
+    out, single = run_test_pipeline(
+        model, inputs, scope="labseg", annotations=_ANNOTATION_TRANSFORMS,
+        default_pack="PackSegInputs",
+    )  # fmt: skip
     meta = getattr(model, "dataset_meta", None) or {}
     for sample in out:  # the class names travel with the result, for printing and drawing
         sample.set_metainfo({k: meta[k] for k in ("classes", "palette") if k in meta})
