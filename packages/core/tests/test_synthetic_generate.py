@@ -194,3 +194,35 @@ def test_rotated_task_writes_dota_label_files(tmp_path):
         d1 = ((x[2] - x[0]) ** 2 + (y[2] - y[0]) ** 2) ** 0.5
         d2 = ((x[3] - x[1]) ** 2 + (y[3] - y[1]) ** 2) ** 0.5
         assert abs(d1 - d2) < 0.05
+
+
+def test_version_1_segmentation_is_unchanged_by_version_2(tmp_path):
+    root = generate_shapes("seg", tmp_path / "v1", seed=0, num_train=4, num_val=2, image_size=64)
+    digests = json.loads((root / MANIFEST_NAME).read_text())["annotations_sha256"]
+    # the label maps version 1 wrote before version 2 existed
+    assert digests["annotations/train/*.png"] == (
+        "d27733f6bfad8a04833b0f3b8cfc463723ff4ef5bbf97e755bc0b3a621df49b0"
+    )
+    assert digests["annotations/val/*.png"] == (
+        "43906943fd35ad4ae7adc8f905fc4deb073f78bae420ce605ef64ddaaafac1e1"
+    )
+
+
+def test_version_2_segmentation_draws_fewer_larger_shapes():
+    from labcore.datasets.synthetic.generate import VERSIONS, _scenes, image_rng
+
+    def scenes(version):
+        rngs = (
+            (i, image_rng(seed=0, version=version, task="seg", split="train", index=i))
+            for i in range(40)
+        )
+        return [scene for _, scene in _scenes(rngs, VERSIONS[version], "seg", 64)]
+
+    def mean_area(found):
+        areas = [int(s.full_mask.sum()) for scene in found for s in scene.instances]
+        return sum(areas) / len(areas)
+
+    v1, v2 = scenes(1), scenes(2)
+    assert all(2 <= len(scene.instances) <= 5 for scene in v2)
+    assert max(len(scene.instances) for scene in v1) > 5
+    assert mean_area(v2) > 1.5 * mean_area(v1)

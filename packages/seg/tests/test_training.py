@@ -1,6 +1,6 @@
 """Learning for real: the tiny FCN trains on the synthetic shapes set on the CPU through
 ``labcore.engine.training.build_runner`` (the path of ``lab train``), its loss falls and
-its mIoU on the validation images rises far above the untrained model's."""
+its mIoU on the held-out validation images reaches 0.6, far above the untrained model's."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ def test_tiny_fcn_learns_on_shapes(tmp_path, one_thread, tiny_zoo):
     cfg.randomness = dict(seed=0)
     cfg.default_hooks.logger.interval = 10
     runner = build_runner(cfg, work_dir=tmp_path)
-    before = runner.val()["seg/mIoU"]
+    before = runner.val()
     runner.train()
     losses = runner.message_hub.get_scalar("train/loss").data[0]
-    assert losses[-20:].mean() < 0.6 * losses[:20].mean()
+    assert losses[-20:].mean() < 0.3 * losses[:20].mean()
     after = runner.val()
-    # measured 0.224 (0.32 after 600 iterations); the untrained model predicts noise
-    assert after["seg/mIoU"] >= 0.18
-    assert after["seg/mIoU"] > before + 0.1
-    assert after["seg/IoU.background"] > 0.9
+    # measured 0.621 (seed 0; seeds 1, 2: 0.626, 0.611); the untrained model scores ~0.002
+    assert after["seg/mIoU"] >= 0.6
+    assert after["seg/mIoU"] > before["seg/mIoU"] + 0.5
+    assert after["seg/IoU.background"] > 0.95
+    shapes = [key for key in after if key.startswith("seg/IoU.") and key != "seg/IoU.background"]
+    assert len(shapes) == 8 and all(after[key] > 0.2 for key in shapes)

@@ -12,6 +12,7 @@ downloading anything.
 
 from labcore.datasets.synthetic.generate import (
     DEFAULT_SIZES,
+    DEFAULT_VERSION,
     MANIFEST_NAME,
     TASKS,
     VERSIONS,
@@ -29,6 +30,7 @@ from labcore.datasets.synthetic.geometry import (
 
 __all__ = [
     "DEFAULT_SIZES",
+    "DEFAULT_VERSION",
     "KEYPOINT_NAMES",
     "KEYPOINT_SIGMAS",
     "MANIFEST_NAME",

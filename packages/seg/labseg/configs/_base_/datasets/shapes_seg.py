@@ -1,8 +1,9 @@
-# The synthetic shapes segmentation set (labcore.datasets.synthetic, task 'seg'): 64x64
-# images, background + 8 shape classes, PNG label maps with 255 on the shapes' outer ring.
+# The synthetic shapes segmentation set (labcore.datasets.synthetic, task 'seg', version 2:
+# 2-5 shapes of 16-38 px per image): 64x64 images, background + 8 shape classes, PNG
+# label maps with 255 on the shapes' outer ring.
 # Generated on first use under $OPENLAB_DATA (default ~/.cache/openlab/data).
 dataset_type = "SegDataset"
-shapes = dict(num_train=1000, num_val=200, image_size=64, seed=0, version=1)
+shapes = dict(num_train=1000, num_val=200, image_size=64, seed=0, version=2)
 
 train_pipeline = [
     dict(type="LoadImageFromFile"),

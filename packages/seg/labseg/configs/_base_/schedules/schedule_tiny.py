@@ -1,9 +1,9 @@
 # A short CPU schedule for the tiny shapes configs: AdamW, linear warm-up, poly decay,
-# counted in iterations. 400 iterations of 8 images: the budget of seg-shapes-tiny.
+# counted in iterations. 800 iterations of 8 images: the budget of seg-shapes-tiny.
 # (It brings labseg's runtime defaults, whose hooks it sets.)
 _base_ = ["../default_runtime.py"]
 
-max_iters = 400
+max_iters = 800
 train_cfg = dict(type="IterBasedTrainLoop", max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
