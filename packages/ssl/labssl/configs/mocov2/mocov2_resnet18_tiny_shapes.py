@@ -3,9 +3,11 @@
 # 0.4/0.4/0.4/0.1 with p 0.8, flips; the blur of the ImageNet recipe is left out at this
 # size, as CIFAR recipes do) with crops of 50-100% (smaller ones often miss the shape) and
 # grayscale p 0.5 (the shapes' colours say nothing of their class); a 1024-key queue,
-# temperature 0.2, key-encoder momentum 0.99 for this short schedule.
+# temperature 0.2, key-encoder momentum 0.99 for this short schedule. One process stands
+# in for 4 devices: SplitBN normalises each quarter of the batch apart, and the key
+# batch is shuffled before the key encoder (MoCo's shuffled BN), so a query and its key
+# never share BatchNorm statistics.
 _base_ = [
-    "../_base_/models/resnet18_tiny.py",
     "../_base_/datasets/shapes_knn.py",
     "../_base_/schedules/shapes_pretrain.py",
     "../_base_/default_runtime.py",
@@ -13,7 +15,16 @@ _base_ = [
 
 model = dict(
     type="MoCoV2",
-    backbone={{_base_.backbone}},
+    # the quarter-width ResNet-18 of _base_/models/resnet18_tiny.py, with SplitBN
+    backbone=dict(
+        type="ResNet",
+        depth=18,
+        stem_channels=16,
+        base_channels=16,
+        strides=(1, 1, 1, 2),
+        norm_cfg=dict(type="SplitBN", num_splits=4),
+    ),
+    shuffle_bn=True,
     neck=dict(type="MoCoV2Neck", in_channels=128, hid_channels=512, out_channels=64),
     head=dict(type="ContrastiveHead", temperature=0.2),
     queue_len=1024,
