@@ -1,5 +1,5 @@
 """What the inference API of every image codebase shares: images given directly (files or
-arrays) through the test pipeline of the model's config, then ``model.test_step``.
+arrays) through the test pipeline of the model's config, then ``model.test_step``::
 
     samples, single = run_test_pipeline(
         model, "image.jpg", scope="labdet", annotations=("LoadDetAnnotations",),
