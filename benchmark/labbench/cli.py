@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = parser.add_argument_group("executors (--executor slurm: Slurm jobs through submitit)")
     cluster.add_argument("--executor", choices=EXECUTORS, default="local", help="default local")
     cluster.add_argument(
+        "--process-per-run",
+        action="store_true",
+        help="local executor: a new process for every run (default: each worker process "
+        "runs one run after another, paying the start-up once)",
+    )
+    cluster.add_argument(
         "--cluster", type=Path, metavar="FILE.yaml", help="Slurm options as YAML keys"
     )
     cluster.add_argument("--partition")
@@ -158,7 +164,12 @@ def _executor(args, work_dir: Path, workers: int):
         raise ConfigError("--cluster and --partition are Slurm options; add --executor slurm.")
     options = cluster_options(args) if kind == "slurm" else None
     return make_executor(
-        devices=args.devices, workers=workers, kind=kind, work_dir=work_dir, options=options
+        devices=args.devices,
+        workers=workers,
+        kind=kind,
+        work_dir=work_dir,
+        options=options,
+        reuse_processes=not args.process_per_run,
     )
 
 

@@ -1,7 +1,10 @@
 """Executors start a run's worker and report when it ends.
 
-* :class:`LocalExecutor` (``--executor local``, the default): one worker process on this
-  machine per run, a few at a time.
+* :class:`LocalExecutor` (``--executor local``, the default): worker processes on this
+  machine, a few runs at a time. A worker process runs one run after another
+  (:class:`WorkerProcess`, ``python -m labbench.worker --serve``), so the sweep pays the
+  start-up (importing torch, MMEngine and the codebases) once per worker rather than once
+  per run; ``--process-per-run`` starts a new process for every run instead.
 * :class:`TorchrunExecutor` (``--executor torchrun`` or ``--devices N``): ``torchrun``
   with one process per device on this machine.
 * :class:`SubmititExecutor` (``--executor slurm``): Slurm jobs through submitit, the ready
@@ -17,11 +20,13 @@ run folder's ``log.txt`` whatever the executor.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -112,6 +117,9 @@ class Executor:
         """Start several runs; one handle per run, in order."""
         return [self.start(run_dir) for run_dir in run_dirs]
 
+    def close(self) -> None:
+        """Release what the executor keeps between runs (nothing, unless it says so)."""
+
     def attach(self, folder: RunFolder):
         """The handle of a job that an earlier sweep started and that still runs, else
         None (local workers end with the sweep that started them)."""
@@ -124,7 +132,138 @@ class Executor:
 
 
 class LocalExecutor(Executor):
-    """One worker process on this machine."""
+    """Runs on this machine, in worker processes that each run one run after another
+    (``reuse_processes``, the default), or in a new process per run.
+
+    A worker is kept for the environment it was started with (threads, CPU pins, the
+    sweep's variables): a run whose environment differs gets a worker of its own. After
+    a run that did not finish, the worker is retired and the next run gets a new one. At
+    most ``workers`` processes are kept: an idle worker of another environment is stopped
+    to make room.
+    """
+
+    def __init__(self, *, reuse_processes: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.reuse_processes = reuse_processes
+        self.pool: list[WorkerProcess] = []
+
+    def run_environment(self, run_dir: Path) -> tuple[dict[str, str], tuple]:
+        """The environment of the process that runs ``run_dir`` (the executor's, with the
+        run's CPU pins, which must be set before torch is imported), and what tells it
+        apart from another run's: threads, the sweep's variables, the pins. (The rest of
+        this process's environment is the same for every run; MLflow adds variables of
+        its own to it while the sweep logs.)"""
+        from labbench.worker import run_cpu_pins
+
+        env = self.environment()
+        pins = run_cpu_pins(RunFolder(run_dir).record())
+        pinned = pins.variables() if pins is not None else {}
+        key = (self.threads, tuple(sorted(self.extra_env.items())), tuple(sorted(pinned.items())))
+        return {**env, **pinned}, key
+
+    def start(self, run_dir: Path):
+        if not self.reuse_processes:
+            return super().start(run_dir)
+        env, key = self.run_environment(run_dir)
+        self.pool = [w for w in self.pool if w.alive()]
+        worker = next((w for w in self.pool if w.idle() and w.key == key), None)
+        if worker is None:
+            idle = [w for w in self.pool if w.idle()]
+            for extra in idle[: max(0, len(self.pool) + 1 - self.workers)]:
+                extra.close()
+                self.pool.remove(extra)
+            worker = WorkerProcess(env, key)
+            self.pool.append(worker)
+        return worker.submit(run_dir)
+
+    def close(self) -> None:
+        """Stop the idle workers (each exits once its input ends)."""
+        for worker in self.pool:
+            worker.close()
+        self.pool = []
+
+
+class WorkerProcess:
+    """A ``python -m labbench.worker --serve`` process: it is given a run folder on its
+    standard input, runs it, and answers the exit status on its standard output.
+    Between runs it is idle; one that exited or did not finish its run is not reused."""
+
+    def __init__(self, env: dict[str, str], key: tuple = ()) -> None:
+        self.key = key  # what the executor matches a run's environment against
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "labbench.worker", "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # every run's output goes to its own log.txt
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        self.current: WorkerRun | None = None
+        self.retired = False
+        self._reader = threading.Thread(target=self._read_replies, daemon=True)
+        self._reader.start()
+
+    def _read_replies(self) -> None:
+        for line in self.process.stdout:
+            status, run = int(line), self.current
+            if status != 0:
+                self.retired = True
+            self.current = None  # idle before the run is seen to end
+            if run is not None:
+                run.status = status
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def idle(self) -> bool:
+        return self.alive() and self.current is None and not self.retired
+
+    def submit(self, run_dir: Path) -> WorkerRun:
+        run = WorkerRun(self)
+        self.current = run
+        self.process.stdin.write(f"{run_dir}\n")
+        self.process.stdin.flush()
+        return run
+
+    def close(self) -> None:
+        if self.process.stdin and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):  # it has already exited
+                self.process.stdin.close()
+
+
+class WorkerRun:
+    """The handle of one run in a :class:`WorkerProcess`, as a ``Popen`` is for a run in
+    a process of its own: ``poll()``, ``wait()``, ``terminate()``."""
+
+    def __init__(self, worker: WorkerProcess) -> None:
+        self.worker = worker
+        self.status: int | None = None
+
+    def poll(self) -> int | None:
+        if self.status is not None:
+            return self.status
+        code = self.worker.process.poll()
+        if code is None:
+            return None
+        self.worker._reader.join(timeout=5)  # a reply written just before it exited
+        if self.status is None:
+            self.status = code if code != 0 else 1  # ended without answering
+        return self.status
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("labbench.worker --serve", timeout)
+            time.sleep(0.05)
+        return self.status
+
+    def terminate(self) -> None:
+        """Stop the run: its worker process is stopped with it."""
+        if self.status is None:
+            self.worker.retired = True
+            self.worker.process.terminate()
 
 
 class TorchrunExecutor(Executor):
@@ -442,6 +581,7 @@ def make_executor(
     kind: str = "local",
     work_dir: Path | None = None,
     options: ClusterOptions | None = None,
+    reuse_processes: bool = True,
 ) -> Executor:
     """The executor of ``kind`` (``local``, ``torchrun``, ``slurm``). On this machine the
     CPU threads are split evenly between the processes that run at once; a Slurm job
@@ -455,4 +595,4 @@ def make_executor(
     threads = max(1, cpus // max(1, workers * devices))
     if devices > 1 or kind == "torchrun":
         return TorchrunExecutor(devices=max(1, devices), threads=threads, workers=workers)
-    return LocalExecutor(threads=threads, workers=workers)
+    return LocalExecutor(threads=threads, workers=workers, reuse_processes=reuse_processes)

@@ -367,6 +367,7 @@ class Sweep:
         finally:
             for run in active.values():
                 run.folder.release(run.lock)
+            self.executor.close()
             self.progress.close()
         self.log_aggregates(plan)
         if self.zoo is not None and not self.report.interrupted:

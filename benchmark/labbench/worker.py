@@ -1,4 +1,5 @@
-"""One benchmark run in its own process: ``python -m labbench.worker RUN_DIR``.
+"""One benchmark run in its own process, ``python -m labbench.worker RUN_DIR``, or many
+one after another in one process, ``python -m labbench.worker --serve`` (see :func:`serve`).
 
 The run folder (:class:`labbench.runfolder.RunFolder`) holds the resolved config and
 ``run.json`` (seed, mode, metric, input size, launcher), written by the sweep. The worker
@@ -19,14 +20,18 @@ a training run.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import json
 import os
+import re
 import resource
 import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from mmengine.config import Config
@@ -131,20 +136,42 @@ def model_complexity(
 
 
 def peak_memory_mb() -> float:
-    """Peak accelerator memory when training ran on CUDA, else peak resident memory."""
+    """Peak accelerator memory when training ran on CUDA, else peak resident memory since
+    :func:`reset_peak_memory` (the process's high-water mark, ``VmHWM``)."""
     if torch.cuda.is_available() and torch.cuda.max_memory_allocated() > 0:
         return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    except (OSError, AttributeError):  # not Linux: the process's peak
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak_memory() -> None:
+    """Start :func:`peak_memory_mb` afresh, so a run in a process that ran others before
+    reports its own peak: CUDA's peak statistics, and Linux's resident high-water mark
+    (written ``5`` to ``/proc/self/clear_refs``)."""
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+#: runs started in this process (more than one in a ``--serve`` worker)
+_runs_in_this_process = 0
 
 
 def run(run_dir: Path) -> int:
     """Train and evaluate the run in ``run_dir`` (resuming from its last checkpoint when
     it has one); returns the process exit status."""
+    global _runs_in_this_process
+    _runs_in_this_process += 1
     folder = RunFolder(run_dir)
     spec = folder.record()
     threads = int(spec.get("threads") or os.environ.get("OMP_NUM_THREADS", "0"))
     if threads:
         torch.set_num_threads(threads)
+    reset_peak_memory()
     rank = int(os.environ.get("RANK", "0"))
     hook = None
     try:
@@ -190,6 +217,7 @@ def run(run_dir: Path) -> int:
             "resumed_from_iter": hook.resumed_from,
             "checkpoint": None if dry_run else str(folder.weights_file),
             "cpu": runner.cfg.cpu_provenance,
+            "process": {"pid": os.getpid(), "earlier_runs": _runs_in_this_process - 1},
             **model_complexity(model, tuple(spec["input_size"])),
         }
         if spec["metric_key"] not in metrics:
@@ -250,10 +278,111 @@ def run_cpu_pins(spec: dict[str, Any]) -> CpuPins | None:
     return None
 
 
+def serve(commands: IO[str], replies: IO[str]) -> int:
+    """Run the runs named on ``commands`` (a run folder per line) one after another in
+    this process, writing each one's exit status as a line to ``replies``; returns at the
+    end of ``commands``. This is how the local executor pays the start-up (importing torch,
+    MMEngine and the codebases: seconds) once per worker rather than once per run.
+
+    Each run's output goes to its folder's ``log.txt``, as in a process of its own, and
+    each starts from the state a new process would have where training reads it: MMEngine's
+    named instances (loggers, message hubs, visualizers, scopes) made by the run before
+    are dropped, the environment and torch's global switches are put back, and the peak
+    memory is measured from the run's start. A run whose CPU pins are not in effect in
+    this process is refused (status 3): the executor keeps one worker per environment.
+    The executor retires a worker after a run that did not finish (a failed run may leave
+    state behind).
+    """
+    for line in commands:
+        run_dir = Path(line.strip())
+        if not line.strip():
+            continue
+        pins = run_cpu_pins(RunFolder(run_dir).record())
+        if pins is not None and not pins.in_effect():
+            status = 3
+        else:
+            with _run_output(RunFolder(run_dir).log_file), _fresh_process_state():
+                status = run(run_dir)
+        replies.write(f"{status}\n")
+        replies.flush()
+    return 0
+
+
+@contextlib.contextmanager
+def _run_output(log_file: Path):
+    """Standard output and error (the file descriptors, so C++ output too) into
+    ``log_file`` for the duration of a run."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log_file, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, original in zip((1, 2), saved):
+            os.dup2(original, fd)
+            os.close(original)
+
+
+@contextlib.contextmanager
+def _fresh_process_state():
+    """Put back, after a run, what the run changed of the process-wide state training
+    reads: os.environ, torch's determinism and cuDNN switches, MMEngine's named
+    instances (closing the run's log files); then free the run's memory."""
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.registry import DefaultScope
+    from mmengine.visualization import Visualizer
+
+    environ = dict(os.environ)
+    managers = (MMLogger, MessageHub, Visualizer, DefaultScope)
+    before = {cls: dict(cls._instance_dict) for cls in managers}
+    switches = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+        torch.use_deterministic_algorithms(switches[0], warn_only=switches[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = switches[2:]
+        for cls in managers:
+            for name in set(cls._instance_dict) - set(before[cls]):
+                instance = cls._instance_dict.pop(name)
+                for handler in getattr(instance, "handlers", [])[:]:
+                    handler.close()
+                    instance.removeHandler(handler)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        _return_freed_memory()
+
+
+def _return_freed_memory() -> None:
+    """Give the memory freed by a run back to the system (glibc's ``malloc_trim``), so
+    an idle worker does not hold a full-size model's peak."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--serve"]:
+        # the replies get a descriptor of their own: fd 1 goes to each run's log
+        replies = os.fdopen(os.dup(1), "w")
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+        return serve(sys.stdin, replies)
     if len(args) != 1:
-        print("usage: python -m labbench.worker RUN_DIR", file=sys.stderr)
+        print("usage: python -m labbench.worker RUN_DIR | --serve", file=sys.stderr)
         return 2
     pins = run_cpu_pins(RunFolder(Path(args[0])).record())
     if pins is not None and not pins.in_effect():  # kernels are chosen when torch loads

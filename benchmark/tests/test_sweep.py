@@ -25,6 +25,7 @@ from labbench.plan import build_plan
 from labbench.protocol import load_all_protocols
 from labbench.sweep import Sweep
 from labbench.tracking import tracking_uri
+from labcore.engine.checkpoint import read_checkpoint
 
 
 def run_cli(*args: str) -> tuple[int, str]:
@@ -233,3 +234,31 @@ def test_worker_that_dies_without_a_result_is_recorded_and_the_sweep_goes_on(toy
     assert "exited with status 137 without a result (killed, out of memory" in failure.error
     result = json.loads((failure.run_dir / "result.json").read_text())
     assert "Killed" in result["traceback"] and result["exit_status"] == 137
+
+
+@pytest.mark.slow
+def test_a_worker_process_runs_runs_one_after_another_as_fresh_processes_would(toy_world, tmp_path):
+    """One worker (``--workers 1``) runs both seeds in one process; ``--process-per-run``
+    starts a process for each. The results, weights and logs are the same."""
+    args = ("--protocol", "toy-tiny", "--only", "toy_a", "--workers", "1")
+    code, out = run_cli(*args, "--work-dir", str(tmp_path / "pooled"))
+    assert code == 0, out
+    code, out = run_cli(*args, "--work-dir", str(tmp_path / "fresh"), "--process-per-run")
+    assert code == 0, out
+    pooled, fresh = run_dirs(tmp_path / "pooled", "toy_a"), run_dirs(tmp_path / "fresh", "toy_a")
+    processes = [json.loads((d / "result.json").read_text())["process"] for d in pooled]
+    assert len({p["pid"] for p in processes}) == 1
+    assert sorted(p["earlier_runs"] for p in processes) == [0, 1]
+    for d in fresh:
+        assert json.loads((d / "result.json").read_text())["process"]["earlier_runs"] == 0
+    for a, b in zip(pooled, fresh, strict=True):
+        first = json.loads((a / "result.json").read_text())
+        second = json.loads((b / "result.json").read_text())
+        assert first["final_loss"] == second["final_loss"]
+        assert first["metrics"] == second["metrics"]
+        weights = [read_checkpoint(d / "checkpoint.pth").state_dict for d in (a, b)]
+        assert weights[0].keys() == weights[1].keys()
+        assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+        log = (a / "log.txt").read_text()
+        assert "Iter(train)" in log or "Epoch(train)" in log
+        assert log.count("Exp name:") == (b / "log.txt").read_text().count("Exp name:")
