@@ -15,14 +15,17 @@ from labcore.engine.training import build_runner
 
 # config, training images, iterations, AP50 the trained model must reach. Every tiny
 # detector starts from the classification zoo's ResNet-18 (the `tiny_zoo` fixture trains
-# and publishes it with the benchmark harness) and must reach 0.5 AP50.
+# and publishes it with the benchmark harness) and must reach 0.5 AP50. Measured at seed 0:
+# RetinaNet 0.526 at 600 iterations (0.391 at 400); Faster R-CNN 0.638 at 250 (0.77 at
+# 400). The R-CNN family learns here through Faster R-CNN: Mask R-CNN shares its RPN and
+# box head, costs three times as much per iteration, and its mask branch is checked
+# against torchvision's in tests/models/test_convert.py.
 CASES = {
     "fcos": ("labdet::fcos/fcos_r18_fpn_shapes.py", 1000, 600, 0.50),
     "retinanet": ("labdet::retinanet/retinanet_r18_fpn_shapes.py", 1000, 600, 0.50),
     "atss": ("labdet::atss/atss_r18_fpn_shapes.py", 1000, 600, 0.50),
     "gfl": ("labdet::gfl/gfl_r18_fpn_shapes.py", 1000, 600, 0.50),
-    "faster_rcnn": ("labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py", 1000, 400, 0.50),
-    "mask_rcnn": ("labdet::mask_rcnn/mask-rcnn_r18_fpn_shapes.py", 1000, 300, 0.50),
+    "faster_rcnn": ("labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py", 1000, 250, 0.50),
 }
 
 
@@ -69,7 +72,7 @@ def test_tiny_detector_learns_on_shapes(name, tmp_path, one_thread, tiny_zoo):
     after = _evaluate(runner, batch_size=8)
     assert after["coco/bbox_mAP_50"] >= min_ap50
     assert after["coco/bbox_mAP_50"] > before + 0.05
-    if name in ("retinanet", "mask_rcnn"):
+    if name in ("retinanet", "faster_rcnn"):
         single = _evaluate(runner, batch_size=1)
         for key, value in after.items():
             assert single[key] == pytest.approx(value, abs=2e-3), key
