@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from mmengine.structures import BaseDataElement, InstanceData
 from PIL import Image
@@ -11,6 +12,7 @@ from labcore.codebase import get_codebase
 from labrot.apis import format_result, inference, init_model, show_result
 
 CONFIG = "labrot::rotated_retinanet/rotated-retinanet_r18_fpn_shapes_le90.py"
+ORIENTED_RCNN = "labrot::oriented_rcnn/oriented-rcnn_r18_fpn_shapes_le90.py"
 
 
 def test_codebase_is_declared():
@@ -19,8 +21,9 @@ def test_codebase_is_declared():
     assert any(p.name == "metafile.yml" for p in codebase.metafiles())
 
 
-def test_inference_on_arrays_and_files(tmp_path):
-    model = init_model(CONFIG)
+@pytest.mark.parametrize("config", [CONFIG, ORIENTED_RCNN])
+def test_inference_on_arrays_and_files(tmp_path, config):
+    model = init_model(config)
     assert not model.training
     image = np.random.default_rng(0).integers(0, 255, (96, 80, 3), dtype=np.uint8)
     result = inference(model, image)

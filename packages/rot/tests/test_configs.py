@@ -37,7 +37,7 @@ def test_config_builds(config):
     cfg = load_config(f"labrot::{config}")
     assert cfg.default_scope == "labrot"
     model = init_model(cfg)
-    assert type(model).__name__ == "RotatedRetinaNet"
+    assert type(model).__name__ in {"RotatedRetinaNet", "OrientedRCNN"}
 
 
 def test_rotated_retinanet_trains_a_step_with_and_without_objects():
@@ -60,3 +60,27 @@ def test_rotated_retinanet_trains_a_step_with_and_without_objects():
     assert math.isfinite(total.item()) and losses["loss_bbox"].item() > 0
     total.backward()
     assert model.bbox_head.bbox_reg.weight.grad.abs().sum() > 0
+
+
+def test_oriented_rcnn_trains_a_step_with_and_without_objects():
+    torch.manual_seed(0)
+    model = init_model("labrot::oriented_rcnn/oriented-rcnn_r18_fpn_shapes_le90.py")
+    model.train()
+    images = [torch.randint(0, 255, (3, 128, 128), dtype=torch.uint8) for _ in range(2)]
+    samples = []
+    for boxes in (
+        torch.tensor([[40.0, 50.0, 30.0, 12.0, 0.4], [90.0, 80.0, 20.0, 20.0, -1.2]]),
+        torch.zeros((0, 5)),
+    ):
+        sample = BaseDataElement(metainfo=dict(img_shape=(128, 128)))
+        sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.arange(len(boxes)))
+        samples.append(sample)
+    data = model.data_preprocessor(dict(inputs=images, data_samples=samples), True)
+    losses = model(**data, mode="loss")
+    assert set(losses) == {"loss_rpn_objectness", "loss_rpn_bbox", "loss_cls", "loss_bbox"}
+    total = sum(losses.values())
+    assert math.isfinite(total.item())
+    assert losses["loss_rpn_bbox"].item() > 0 and losses["loss_bbox"].item() > 0
+    total.backward()
+    assert model.rpn_head.bbox_pred.weight.grad.abs().sum() > 0
+    assert model.roi_head.box_predictor.bbox_pred.weight.grad.abs().sum() > 0

@@ -1,10 +1,12 @@
-"""Learning for real: the tiny Rotated RetinaNet trains on the synthetic rotated shapes set.
+"""Learning for real: the tiny Rotated RetinaNet and Oriented R-CNN train on the synthetic
+rotated shapes set.
 
-It trains through ``labcore.engine.training.build_runner`` (the path of ``lab train``),
+Each trains through ``labcore.engine.training.build_runner`` (the path of ``lab train``),
 starting from the classification zoo's tiny ResNet-18 (the ``tiny_zoo`` fixture); its
-loss must fall and, after half the protocol's 600 iterations, its DOTA mAP at rotated IoU
-0.5 on the validation images must reach 0.3. The angle error of the matched detections is
-printed (``-s`` shows it) and bounded.
+loss must fall and its DOTA mAP at rotated IoU 0.5 on the first 50 validation images must
+reach the case's bar: 0.5 for Rotated RetinaNet after 800 iterations, under 3 minutes of
+this CPU. The angle error of the matched detections is printed (``-s`` shows it) and
+bounded.
 """
 
 from __future__ import annotations
@@ -18,20 +20,42 @@ from labcore.engine.config import load_config
 from labcore.engine.training import build_runner
 from labcore.ops import box_iou_rotated
 
-CONFIG = "labrot::rotated_retinanet/rotated-retinanet_r18_fpn_shapes_le90.py"
-NUM_TRAIN, NUM_VAL, ITERS, MIN_MAP = 1000, 50, 300, 0.3
+NUM_TRAIN, NUM_VAL = 1000, 50
+# config, iterations, the mAP it must reach, the median angle error (degrees) it must stay
+# under. Measured (AVX-512, one thread, seed 0, while other trainings shared the machine):
+# - Rotated RetinaNet: mAP 0.544 after 800 iterations (153 s), median angle error 12.8
+#   deg over 32 objects; 0.497 after 600 (17.8 deg), 0.366 after 300;
+# - Oriented R-CNN: mAP 0.353 / 0.383 / 0.328 after 150 iterations for seeds 0 / 1 / 2
+#   (0.423 after 200, seed 0).
+# Random angles would give a median error near 45 deg.
+CASES = {
+    "rotated_retinanet": (
+        "labrot::rotated_retinanet/rotated-retinanet_r18_fpn_shapes_le90.py",
+        800,
+        0.5,
+        25,
+    ),
+    # its angle error is printed, not bounded: after 150 iterations the median was 30.9 deg
+    # over only 8 matched oblong objects
+    "oriented_rcnn": (
+        "labrot::oriented_rcnn/oriented-rcnn_r18_fpn_shapes_le90.py",
+        150,
+        0.25,
+        None,
+    ),
+}
 
 
-def _tiny_run_config():
-    cfg = load_config(CONFIG)
+def _tiny_run_config(config: str, iters: int):
+    cfg = load_config(config)
     cfg.mlflow = False
     shapes = dict(num_train=NUM_TRAIN, num_val=NUM_VAL, image_size=128, seed=0, version=1)
     for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
         cfg[key].dataset.synthetic = shapes
-    cfg.train_cfg.max_iters = ITERS
-    cfg.train_cfg.val_interval = ITERS
-    cfg.param_scheduler[1].end = ITERS
-    cfg.default_hooks.checkpoint.interval = ITERS
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    cfg.param_scheduler[1].end = iters
+    cfg.default_hooks.checkpoint.interval = iters
     cfg.default_hooks.logger.interval = 20
     cfg.randomness = dict(seed=0)
     return cfg
@@ -60,20 +84,20 @@ def angle_errors(runner, score_thr: float = 0.3) -> torch.Tensor:
 
 
 @pytest.mark.slow
-def test_tiny_rotated_retinanet_learns_on_rotated_shapes(tmp_path, one_thread, tiny_zoo):
-    runner = build_runner(_tiny_run_config(), work_dir=tmp_path)
+@pytest.mark.parametrize("name", list(CASES))
+def test_tiny_rotated_detector_learns_on_rotated_shapes(name, tmp_path, one_thread, tiny_zoo):
+    config, iters, min_map, max_angle_error = CASES[name]
+    runner = build_runner(_tiny_run_config(config, iters), work_dir=tmp_path)
     runner.train()
     losses = runner.message_hub.get_scalar("train/loss").data[0]
     assert losses[-10:].mean() < 0.6 * losses[:10].mean()
     metrics = runner.val()
     errors = angle_errors(runner)
     print(
-        f"\nrotated shapes: dota/mAP {metrics['dota/mAP']:.3f}; angle error of {len(errors)} "
-        f"matched oblong objects: median {math.degrees(errors.median()):.1f} deg, "
-        f"mean {math.degrees(errors.mean()):.1f} deg"
+        f"\n{name} on rotated shapes: dota/mAP {metrics['dota/mAP']:.3f}; angle error of "
+        f"{len(errors)} matched oblong objects: median {math.degrees(errors.median()):.1f} "
+        f"deg, mean {math.degrees(errors.mean()):.1f} deg"
     )
-    assert metrics["dota/mAP"] >= MIN_MAP
-    # measured (AVX-512, one thread): mAP 0.366, median angle error 15.5 deg over 19 objects
-    # (the full 600 iterations: mAP 0.497, 17.8 deg over 31); random angles would give a
-    # median near 45 deg
-    assert len(errors) > 10 and math.degrees(errors.median()) < 30
+    assert metrics["dota/mAP"] >= min_map
+    if max_angle_error is not None:
+        assert len(errors) > 10 and math.degrees(errors.median()) < max_angle_error

@@ -6,7 +6,14 @@ naming labdet's ``type='FocalLoss'`` needs labdet.models registered first.
 """
 
 import labdet.models  # noqa: F401
-from labrot.models import dense_heads, detectors, task_modules
-from labrot.models.detectors import RotatedRetinaNet
+from labrot.models import dense_heads, detectors, roi_heads, task_modules
+from labrot.models.detectors import OrientedRCNN, RotatedRetinaNet
 
-__all__ = ["RotatedRetinaNet", "dense_heads", "detectors", "task_modules"]
+__all__ = [
+    "OrientedRCNN",
+    "RotatedRetinaNet",
+    "dense_heads",
+    "detectors",
+    "roi_heads",
+    "task_modules",
+]

@@ -1,4 +1,4 @@
-"""Rotated detectors: labdet's detector skeletons whose predictions are rotated boxes."""
+"""Rotated detectors: labdet's one- and two-stage skeletons whose predictions are rotated boxes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 from mmengine.structures import BaseDataElement, InstanceData
 from torch import Tensor
 
-from labdet.models.detectors.base import SingleStageDetector, img_shapes_of
+from labdet.models.detectors.base import SingleStageDetector, TwoStageDetector, img_shapes_of
 from labrot.registry import MODELS
 from labrot.structures import poly_to_rbox, rbox_to_poly
 
@@ -43,6 +43,32 @@ class RotatedRetinaNet(SingleStageDetector):
                 BaseDataElement(metainfo=dict(img_shape=tuple(inputs.shape[-2:]))) for _ in results
             ]
         angle_version = self.bbox_head.bbox_coder.angle_version
+        for sample, result in zip(data_samples, results):
+            sample.pred_instances = rotated_to_original_image(result, sample, angle_version)
+        return data_samples
+
+
+@MODELS.register_module()
+class OrientedRCNN(TwoStageDetector):
+    """Oriented R-CNN (Xie et al., ICCV 2021): labdet's two-stage skeleton (backbone, FPN,
+    RPN proposals, RoI head) with an :class:`~labrot.models.dense_heads.OrientedRPNHead`
+    whose proposals are rotated boxes and a :class:`~labrot.models.roi_heads.RotatedRoIHead`.
+
+    ``predict`` returns data samples whose ``pred_instances.bboxes`` are Tensor[D, 5]
+    rotated boxes in original-image pixels, in the RoI head coder's ``angle_version``.
+    """
+
+    def _attach_predictions(
+        self,
+        results: list[InstanceData],
+        inputs: Tensor,
+        data_samples: list[BaseDataElement] | None,
+    ) -> list[BaseDataElement]:
+        if data_samples is None:
+            data_samples = [
+                BaseDataElement(metainfo=dict(img_shape=tuple(inputs.shape[-2:]))) for _ in results
+            ]
+        angle_version = self.roi_head.bbox_coder.angle_version
         for sample, result in zip(data_samples, results):
             sample.pred_instances = rotated_to_original_image(result, sample, angle_version)
         return data_samples

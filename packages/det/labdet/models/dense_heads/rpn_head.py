@@ -26,7 +26,12 @@ class RPNHead(nn.Module):
             the sampled anchors.
         train_cfg, test_cfg: ``pre_nms_top_n`` (per level), ``post_nms_top_n`` (per
             image), ``nms_iou_thr``, ``score_thr``, ``min_box_size``.
+
+    A subclass whose coder regresses another number of deltas per anchor sets
+    ``delta_dim`` (labrot's oriented RPN: 6) and overrides ``_proposals``.
     """
+
+    delta_dim = 4
 
     def __init__(
         self,
@@ -57,14 +62,15 @@ class RPNHead(nn.Module):
             layers += [nn.Conv2d(in_channels, in_channels, 3, padding=1), nn.ReLU(inplace=True)]
         self.conv = nn.Sequential(*layers)
         self.cls_logits = nn.Conv2d(in_channels, num_anchors, 1)
-        self.bbox_pred = nn.Conv2d(in_channels, num_anchors * 4, 1)
+        self.bbox_pred = nn.Conv2d(in_channels, num_anchors * self.delta_dim, 1)
         for layer in self.modules():
             if isinstance(layer, nn.Conv2d):
                 nn.init.normal_(layer.weight, std=0.01)
                 nn.init.constant_(layer.bias, 0)
 
     def forward(self, feats: tuple[Tensor, ...]) -> tuple[list[Tensor], list[Tensor]]:
-        """Lists of Tensor[B, A, H_i, W_i] (objectness) and Tensor[B, 4 A, H_i, W_i] (deltas)."""
+        """Lists of Tensor[B, A, H_i, W_i] (objectness) and Tensor[B, D A, H_i, W_i] (deltas,
+        D = ``delta_dim``)."""
         objectness, deltas = [], []
         for x in feats:
             t = self.conv(x)
@@ -86,7 +92,7 @@ class RPNHead(nn.Module):
         proposals = self._proposals(objectness, deltas, level_anchors, img_shapes, self.train_cfg)
         anchors = torch.cat(level_anchors)
         flat_objectness = concat_levels(objectness, 1)[..., 0]  # [B, N]
-        flat_deltas = concat_levels(deltas, 4)  # [B, N, 4]
+        flat_deltas = concat_levels(deltas, self.delta_dim)  # [B, N, D]
         logits, labels, pos_deltas, pos_targets = [], [], [], []
         for i, gt in enumerate(gt_instances):
             matched = self.assigner.assign(anchors, gt.bboxes)

@@ -83,14 +83,18 @@ class FastRCNNPredictor(nn.Module):
 
     Index 0 is background; object class ``k`` (0-based) is index ``k + 1``. With
     ``class_agnostic`` one box is regressed for all classes (Cascade R-CNN's stages).
-    Input Tensor[R, in_channels]; output (Tensor[R, K + 1], Tensor[R, 4 (K + 1)]), or
-    (Tensor[R, K + 1], Tensor[R, 4]) when class-agnostic.
+    ``box_dim`` deltas describe one box (4; 5 for labrot's rotated boxes).
+    Input Tensor[R, in_channels]; output (Tensor[R, K + 1], Tensor[R, box_dim (K + 1)]),
+    or (Tensor[R, K + 1], Tensor[R, box_dim]) when class-agnostic.
     """
 
-    def __init__(self, *, in_channels: int, num_classes: int, class_agnostic: bool = False):
+    def __init__(
+        self, *, in_channels: int, num_classes: int, class_agnostic: bool = False, box_dim: int = 4
+    ):
         super().__init__()
         self.cls_score = nn.Linear(in_channels, num_classes + 1)
-        self.bbox_pred = nn.Linear(in_channels, 4 if class_agnostic else (num_classes + 1) * 4)
+        num_boxes = 1 if class_agnostic else num_classes + 1
+        self.bbox_pred = nn.Linear(in_channels, num_boxes * box_dim)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         x = x.flatten(start_dim=1)
