@@ -170,6 +170,7 @@ class DOTADataset(BaseDataset):
                     height=height,
                     width=width,
                     instances=instances,
+                    angle_version=self.angle_version,  # what the rotating transforms follow
                 )
             )
         if degenerate:

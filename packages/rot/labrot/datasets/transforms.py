@@ -53,6 +53,18 @@ class LoadRotatedAnnotations:
         return f"{type(self).__name__}(difficult_as_ignored={self.difficult_as_ignored})"
 
 
+def sample_angle_version(results: dict, transform) -> str:
+    """The convention ``transform`` regularises boxes into: its own ``angle_version``, else
+    the sample's (``results['angle_version']``, written by the dataset)."""
+    version = transform.angle_version or results.get("angle_version")
+    if version is None:
+        raise LabError(
+            f"{type(transform).__name__}: the sample says no angle_version (its dataset "
+            "writes none); give the transform angle_version='le90' (or 'oc', 'le135')."
+        )
+    return version
+
+
 def _transform_boxes(results: dict, transform) -> None:
     if "gt_bboxes" in results and len(results["gt_bboxes"]):
         boxes = torch.from_numpy(results["gt_bboxes"]).double()
@@ -65,7 +77,9 @@ class RotatedRandomFlip:
     (``'horizontal'``, ``'vertical'``, ``'diagonal'``) drawn uniformly (torch's RNG).
 
     Boxes are flipped as their polygons are (the angle is mirrored) and regularised into
-    ``angle_version``.
+    ``angle_version``; None (the default): the sample's own convention, which
+    :class:`~labrot.datasets.DOTADataset` writes into each sample (``angle_version``), so
+    one setting, the dataset's, decides the convention of the whole pipeline.
     """
 
     def __init__(
@@ -73,7 +87,7 @@ class RotatedRandomFlip:
         *,
         prob: float = 0.5,
         directions: Sequence[str] = ("horizontal",),
-        angle_version: str = "le90",
+        angle_version: str | None = None,
     ):
         unknown = [d for d in directions if d not in FLIP_DIRECTIONS]
         if unknown or not directions:
@@ -81,7 +95,8 @@ class RotatedRandomFlip:
                 f"RotatedRandomFlip: directions {list(directions)} must name one or more of "
                 f"{', '.join(FLIP_DIRECTIONS)}."
             )
-        check_angle_version(angle_version)
+        if angle_version is not None:
+            check_angle_version(angle_version)
         self.prob = prob
         self.directions = tuple(directions)
         self.angle_version = angle_version
@@ -104,9 +119,8 @@ class RotatedRandomFlip:
             img = img[::-1]
         img_shape = tuple(results["img_shape"][:2])
         results["img"] = np.ascontiguousarray(img)
-        _transform_boxes(
-            results, lambda b: flip_rboxes(b, img_shape, direction, self.angle_version)
-        )
+        version = sample_angle_version(results, self)
+        _transform_boxes(results, lambda b: flip_rboxes(b, img_shape, direction, version))
         return results
 
     def __repr__(self) -> str:
@@ -119,11 +133,13 @@ class RandomRotate90:
     (counter-clockwise on screen, ``numpy.rot90``; drawn uniformly, torch's RNG).
 
     Boxes turn with the image (the angle decreases by a quarter turn per turn) and are
-    regularised into ``angle_version``; ``img_shape`` swaps for odd turns.
+    regularised into ``angle_version`` (None, the default: the sample's, as for
+    :class:`RotatedRandomFlip`); ``img_shape`` swaps for odd turns.
     """
 
-    def __init__(self, *, prob: float = 0.5, angle_version: str = "le90"):
-        check_angle_version(angle_version)
+    def __init__(self, *, prob: float = 0.5, angle_version: str | None = None):
+        if angle_version is not None:
+            check_angle_version(angle_version)
         self.prob = prob
         self.angle_version = angle_version
 
@@ -140,7 +156,8 @@ class RandomRotate90:
         img_shape = tuple(results["img_shape"][:2])
         results["img"] = np.ascontiguousarray(np.rot90(results["img"], k))
         results["img_shape"] = tuple(results["img"].shape[:2])
-        _transform_boxes(results, lambda b: rot90_rboxes(b, img_shape, k, self.angle_version))
+        version = sample_angle_version(results, self)
+        _transform_boxes(results, lambda b: rot90_rboxes(b, img_shape, k, version))
         return results
 
     def __repr__(self) -> str:

@@ -95,7 +95,7 @@ def test_rotate90(version, k):
 
 def test_random_rotate90_draws_every_turn():
     torch.manual_seed(0)
-    transform = RandomRotate90(prob=1.0)
+    transform = RandomRotate90(prob=1.0, angle_version="le90")
     drawn = {transform(sample("le90"))["rot90"] for _ in range(30)}
     assert drawn == {1, 2, 3}
 
@@ -111,3 +111,24 @@ def test_difficult_as_ignored():
 def test_unknown_direction_is_named():
     with pytest.raises(LabError, match="horizontal, vertical, diagonal"):
         RotatedRandomFlip(directions=["sideways"])
+
+
+@pytest.mark.parametrize("version", list(ANGLE_VERSIONS))
+def test_transforms_without_a_convention_follow_the_samples(version):
+    """The DOTA dataset writes its angle_version into every sample; a flip or turn given
+    none regularises into it, so a config sets the convention once, on the dataset."""
+    before = dict(sample(version), angle_version=version)
+    flipped = RotatedRandomFlip(prob=1.0, directions=["diagonal"]).apply(
+        dict(before, img=before["img"].copy()), "diagonal"
+    )
+    explicit = RotatedRandomFlip(prob=1.0, angle_version=version).apply(
+        dict(before, img=before["img"].copy()), "diagonal"
+    )
+    assert (flipped["gt_bboxes"] == explicit["gt_bboxes"]).all()
+    turned = RandomRotate90(prob=1.0).apply(dict(before, img=before["img"].copy()), 1)
+    explicit = RandomRotate90(prob=1.0, angle_version=version).apply(
+        dict(before, img=before["img"].copy()), 1
+    )
+    assert (turned["gt_bboxes"] == explicit["gt_bboxes"]).all()
+    with pytest.raises(LabError, match="angle_version"):
+        RandomRotate90(prob=1.0).apply(dict(sample(version)), 1)

@@ -23,9 +23,13 @@ class RotatedMaxIoUAssigner(MaxIoUAssigner):
 @TASK_UTILS.register_module()
 class OuterBoxMaxIoUAssigner(MaxIoUAssigner):
     """labdet's :class:`~labdet.models.task_modules.assigners.MaxIoUAssigner` between rotated
-    ground truths Tensor[G, 5] and axis-aligned anchors Tensor[N, 4] ``(x1, y1, x2, y2)``:
-    the overlap is the plain IoU of each ground truth's outer axis-aligned box with the
-    anchor (the oriented RPN's rule; MMRotate's ``RBbox2HBboxOverlaps2D``)."""
+    ground truths Tensor[G, 5] and axis-aligned anchors, Tensor[N, 4] ``(x1, y1, x2, y2)``
+    or rotated anchors Tensor[N, 5] (their outer boxes are used): the overlap is the plain
+    IoU of each ground truth's outer axis-aligned box with the anchor (the oriented RPN's
+    rule; MMRotate's ``RBbox2HBboxOverlaps2D``, and its "hbb" Rotated RetinaNet)."""
 
     def overlaps(self, gt_boxes: Tensor, anchors: Tensor) -> Tensor:
-        return box_iou(hbox_of(gt_boxes.detach()), anchors.detach())
+        anchors = anchors.detach()
+        if anchors.shape[-1] == 5:
+            anchors = hbox_of(anchors)
+        return box_iou(hbox_of(gt_boxes.detach()), anchors)

@@ -1,7 +1,8 @@
 # DOTA v1.0 (15 classes), cut into 1024x1024 patches with a gap (overlap) of 200 px at
 # rate 1.0 (MMRotate's ss split, in DOTA-format folders with `annfiles/`): train patches for
-# training, val patches for evaluation. Boxes in the le90 convention; flips in three
-# directions; DOTA mAP (VOC07 11 points) at rotated IoU 0.5 on val.
+# training, val patches for evaluation. Boxes in the le90 convention (the datasets'
+# ``angle_version``; the flips follow the samples'); flips in three directions; DOTA mAP
+# (VOC07 11 points) at rotated IoU 0.5 on val.
 dataset_type = "DOTADataset"
 data_root = "data/split_ss_dota/"
 angle_version = "le90"
@@ -12,8 +13,7 @@ train_pipeline = [
     dict(
         type="RotatedRandomFlip",
         prob=0.75,
-        directions=["horizontal", "vertical", "diagonal"],
-        angle_version=angle_version,
+        directions=["horizontal", "vertical", "diagonal"],  # in the samples' convention
     ),
     dict(type="PackDetInputs"),
 ]
