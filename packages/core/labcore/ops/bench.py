@@ -271,10 +271,13 @@ def reference_roi_align_rotated(input, rois, output_size, spatial_scale, samplin
     x = torch.where(x0 >= width - 1, x0.to(x.dtype), x)
     y1, x1 = (y0 + 1).clamp(max=height - 1), (x0 + 1).clamp(max=width - 1)
     ly, lx = y - y0, x - x0
-    maps = input[rois[:, 0].long()].flatten(2)  # [N, C, H*W]
+    # pixels as rows, [B*H*W, C]: each sample reads its C values from its RoI's image
+    # without a copy of the image per RoI
+    pixels = input.permute(0, 2, 3, 1).reshape(-1, channels)
+    first = rois[:, 0].long()[:, None] * (height * width)  # [N, 1]
 
-    def at(yy, xx):
-        return maps.gather(2, (yy * width + xx)[:, None, :].expand(n, channels, -1))
+    def at(yy, xx):  # [N, C, PH*s*PW*s]
+        return pixels[first + yy * width + xx].permute(0, 2, 1)
 
     value = (
         at(y0, x0) * ((1 - ly) * (1 - lx))[:, None]
