@@ -12,7 +12,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from labcore.ops import MultiScaleRoIAlign
-from labdet.models.roi_heads.roi_head import mask_targets, rcnn_detections
+from labdet.models.roi_heads.roi_head import mask_targets, rcnn_detections, sample_rois
 from labdet.models.utils import build, clip_boxes
 from labdet.registry import MODELS, TASK_UTILS
 
@@ -123,19 +123,15 @@ class CascadeRoIHead(nn.Module):
         losses = {}
         for t in range(self.num_stages):
             coder, weight = self.bbox_coders[t], self.stage_loss_weights[t]
-            rois, labels, box_targets, matched_gts, from_gt = [], [], [], [], []
-            for props, gt in zip(proposals, gt_instances):
-                candidates = torch.cat([props, gt.bboxes.to(props.dtype)])
-                matched = self.assigners[t].assign(candidates, gt.bboxes)
-                pos_idx, neg_idx = self.samplers[t].sample(matched)
-                sampled = torch.cat([pos_idx, neg_idx])
-                roi_labels = torch.zeros(len(sampled), dtype=torch.int64, device=props.device)
-                roi_labels[: len(pos_idx)] = gt.labels[matched[pos_idx]] + 1
-                rois.append(candidates[sampled])
-                labels.append(roi_labels)
-                box_targets.append(coder.encode(gt.bboxes[matched[pos_idx]], candidates[pos_idx]))
-                matched_gts.append(matched[pos_idx])
-                from_gt.append(sampled >= len(props))
+            samples = [
+                sample_rois(props, gt, self.assigners[t], self.samplers[t], coder)
+                for props, gt in zip(proposals, gt_instances)
+            ]
+            rois = [s.rois for s in samples]
+            labels = [s.labels for s in samples]
+            box_targets = [s.box_targets for s in samples]
+            matched_gts = [s.matched_gts for s in samples]
+            from_gt = [s.from_gt for s in samples]
             class_logits, deltas = self._box_forward(t, level_feats, rois, img_shapes)
             all_labels = torch.cat(labels)
             positive = all_labels > 0

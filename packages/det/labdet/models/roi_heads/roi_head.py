@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData
@@ -11,6 +13,35 @@ from labcore.ops import MultiScaleRoIAlign, roi_align
 from labdet.models.suppression import suppress_with_test_cfg
 from labdet.models.utils import build, clip_boxes, nonsmall_box_indices
 from labdet.registry import MODELS, TASK_UTILS
+
+
+class SampledRoIs(NamedTuple):
+    """One image's training RoIs, from :func:`sample_rois`."""
+
+    rois: Tensor  # [S, D] the sampled RoIs, positives first
+    labels: Tensor  # [S] 0 background, k + 1 for class k
+    box_targets: Tensor  # [P, D'] the coder's targets of the P positives
+    matched_gts: Tensor  # [P] the ground truth each positive matched
+    from_gt: Tensor  # [S] True where the RoI is one of the appended ground truths
+
+
+def sample_rois(proposals: Tensor, gt: InstanceData, assigner, sampler, bbox_coder) -> SampledRoIs:
+    """The training RoIs of one image, as every R-CNN head (and labrot's rotated one)
+    draws them: the ground-truth boxes are appended to the proposals Tensor[P, D], all are
+    assigned to ``gt.bboxes`` and sampled, and the positives get their box targets."""
+    candidates = torch.cat([proposals, gt.bboxes.to(proposals.dtype)])
+    matched = assigner.assign(candidates, gt.bboxes)
+    pos_idx, neg_idx = sampler.sample(matched)
+    sampled = torch.cat([pos_idx, neg_idx])
+    labels = torch.zeros(len(sampled), dtype=torch.int64, device=candidates.device)
+    labels[: len(pos_idx)] = gt.labels[matched[pos_idx]] + 1
+    return SampledRoIs(
+        rois=candidates[sampled],
+        labels=labels,
+        box_targets=bbox_coder.encode(gt.bboxes[matched[pos_idx]], candidates[pos_idx]),
+        matched_gts=matched[pos_idx],
+        from_gt=sampled >= len(proposals),
+    )
 
 
 def mask_targets(gt_masks: Tensor, matched: Tensor, boxes: Tensor, size: int) -> Tensor:
@@ -142,18 +173,14 @@ class StandardRoIHead(nn.Module):
         img_shapes: list[tuple[int, int]],
     ) -> dict:
         """Classification, box and (with masks) mask losses over sampled RoIs."""
-        rois, labels, box_targets, matched_gts = [], [], [], []
-        for props, gt in zip(proposals, gt_instances):
-            props = torch.cat([props, gt.bboxes.to(props.dtype)])
-            matched = self.assigner.assign(props, gt.bboxes)
-            pos_idx, neg_idx = self.sampler.sample(matched)
-            sampled = torch.cat([pos_idx, neg_idx])
-            roi_labels = torch.zeros(len(sampled), dtype=torch.int64, device=props.device)
-            roi_labels[: len(pos_idx)] = gt.labels[matched[pos_idx]] + 1
-            rois.append(props[sampled])
-            labels.append(roi_labels)
-            box_targets.append(self.bbox_coder.encode(gt.bboxes[matched[pos_idx]], props[pos_idx]))
-            matched_gts.append(matched[pos_idx])
+        samples = [
+            sample_rois(props, gt, self.assigner, self.sampler, self.bbox_coder)
+            for props, gt in zip(proposals, gt_instances)
+        ]
+        rois = [s.rois for s in samples]
+        labels = [s.labels for s in samples]
+        box_targets = [s.box_targets for s in samples]
+        matched_gts = [s.matched_gts for s in samples]
         level_feats = self._level_dict(feats)
         roi_feats = self.box_head(self.box_roi_pool(level_feats, rois, img_shapes))
         class_logits, box_deltas = self.box_predictor(roi_feats)

@@ -10,6 +10,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from labcore.ops import roi_align_rotated
+from labdet.models.roi_heads.roi_head import sample_rois
 from labdet.models.utils import build
 from labrot.models.postprocess import batched_nms_rotated
 from labrot.registry import MODELS, TASK_UTILS
@@ -140,17 +141,13 @@ class RotatedRoIHead(nn.Module):
     ) -> dict:
         """``loss_cls`` and ``loss_bbox`` over the sampled RoIs; ``proposals`` are
         Tensor[P_b, 5] per image and ``gt_instances`` hold ``bboxes`` Tensor[G, 5]."""
-        rois, labels, box_targets = [], [], []
-        for props, gt in zip(proposals, gt_instances):
-            props = torch.cat([props.detach(), gt.bboxes.to(props.dtype)])
-            matched = self.assigner.assign(props, gt.bboxes)
-            pos_idx, neg_idx = self.sampler.sample(matched)
-            sampled = torch.cat([pos_idx, neg_idx])
-            roi_labels = torch.zeros(len(sampled), dtype=torch.int64, device=props.device)
-            roi_labels[: len(pos_idx)] = gt.labels[matched[pos_idx]] + 1
-            rois.append(props[sampled])
-            labels.append(roi_labels)
-            box_targets.append(self.bbox_coder.encode(gt.bboxes[matched[pos_idx]], props[pos_idx]))
+        samples = [
+            sample_rois(props.detach(), gt, self.assigner, self.sampler, self.bbox_coder)
+            for props, gt in zip(proposals, gt_instances)
+        ]
+        rois = [s.rois for s in samples]
+        labels = [s.labels for s in samples]
+        box_targets = [s.box_targets for s in samples]
         class_logits, box_deltas = self(feats, rois)
         all_labels = torch.cat(labels)
         positive = all_labels > 0
