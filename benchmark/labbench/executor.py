@@ -165,7 +165,9 @@ class LocalExecutor(Executor):
         if not self.reuse_processes:
             return super().start(run_dir)
         env, key = self.run_environment(run_dir)
-        self.pool = [w for w in self.pool if w.alive()]
+        for spent in [w for w in self.pool if w.retired and w.current is None]:
+            spent.close()  # a retired worker's input ends: it exits
+        self.pool = [w for w in self.pool if w.alive() and not (w.retired and w.current is None)]
         worker = next((w for w in self.pool if w.idle() and w.key == key), None)
         if worker is None:
             idle = [w for w in self.pool if w.idle()]

@@ -294,15 +294,22 @@ def serve(commands: IO[str], replies: IO[str]) -> int:
     state behind).
     """
     for line in commands:
-        run_dir = Path(line.strip())
         if not line.strip():
             continue
-        pins = run_cpu_pins(RunFolder(run_dir).record())
-        if pins is not None and not pins.in_effect():
-            status = 3
-        else:
-            with _run_output(RunFolder(run_dir).log_file), _fresh_process_state():
-                status = run(run_dir)
+        run_dir = Path(line.strip())
+        folder = RunFolder(run_dir)
+        pins = run_cpu_pins(folder.record())
+        with _run_output(folder.log_file):
+            if pins is not None and not pins.in_effect():
+                print(
+                    f"labbench.worker --serve: this process was started without the run's "
+                    f"CPU pins {pins.variables()}; start its worker with them set.",
+                    file=sys.stderr,
+                )
+                status = 3
+            else:
+                with _fresh_process_state():
+                    status = run(run_dir)
         replies.write(f"{status}\n")
         replies.flush()
     return 0
