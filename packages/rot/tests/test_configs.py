@@ -40,9 +40,11 @@ def test_config_builds(config):
     assert type(model).__name__ in {"RotatedRetinaNet", "OrientedRCNN"}
 
 
-def test_rotated_retinanet_trains_a_step_with_and_without_objects():
+def _losses_of_one_step(config: str):
+    """The model of ``config`` in training mode and its losses on two 128x128 images, one
+    with two rotated objects and one without any."""
     torch.manual_seed(0)
-    model = init_model("labrot::rotated_retinanet/rotated-retinanet_r18_fpn_shapes_le90.py")
+    model = init_model(config)
     model.train()
     images = [torch.randint(0, 255, (3, 128, 128), dtype=torch.uint8) for _ in range(2)]
     samples = []
@@ -54,7 +56,13 @@ def test_rotated_retinanet_trains_a_step_with_and_without_objects():
         sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.arange(len(boxes)))
         samples.append(sample)
     data = model.data_preprocessor(dict(inputs=images, data_samples=samples), True)
-    losses = model(**data, mode="loss")
+    return model, model(**data, mode="loss")
+
+
+def test_rotated_retinanet_trains_a_step_with_and_without_objects():
+    model, losses = _losses_of_one_step(
+        "labrot::rotated_retinanet/rotated-retinanet_r18_fpn_shapes_le90.py"
+    )
     assert set(losses) == {"loss_cls", "loss_bbox"}
     total = sum(losses.values())
     assert math.isfinite(total.item()) and losses["loss_bbox"].item() > 0
@@ -63,20 +71,9 @@ def test_rotated_retinanet_trains_a_step_with_and_without_objects():
 
 
 def test_oriented_rcnn_trains_a_step_with_and_without_objects():
-    torch.manual_seed(0)
-    model = init_model("labrot::oriented_rcnn/oriented-rcnn_r18_fpn_shapes_le90.py")
-    model.train()
-    images = [torch.randint(0, 255, (3, 128, 128), dtype=torch.uint8) for _ in range(2)]
-    samples = []
-    for boxes in (
-        torch.tensor([[40.0, 50.0, 30.0, 12.0, 0.4], [90.0, 80.0, 20.0, 20.0, -1.2]]),
-        torch.zeros((0, 5)),
-    ):
-        sample = BaseDataElement(metainfo=dict(img_shape=(128, 128)))
-        sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.arange(len(boxes)))
-        samples.append(sample)
-    data = model.data_preprocessor(dict(inputs=images, data_samples=samples), True)
-    losses = model(**data, mode="loss")
+    model, losses = _losses_of_one_step(
+        "labrot::oriented_rcnn/oriented-rcnn_r18_fpn_shapes_le90.py"
+    )
     assert set(losses) == {"loss_rpn_objectness", "loss_rpn_bbox", "loss_cls", "loss_bbox"}
     total = sum(losses.values())
     assert math.isfinite(total.item())
