@@ -28,7 +28,7 @@ from typing import Any
 from labbench.runfolder import RunFolder, run_folders
 from labbench.stats import summarize_seeds
 from labcore.engine.mlflow_backend import default_tracking_uri, flatten_params
-from labcore.engine.mlflow_store import prepare_store
+from labcore.tracking.mlflow_store import prepare_store
 
 # Fail fast when a server is down instead of retrying for minutes; the run stays local.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")

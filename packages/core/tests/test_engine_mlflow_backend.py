@@ -194,3 +194,43 @@ def test_mmengine_backend_name_builds_the_fixed_backend(tmp_path):
     for registry in (MM_VISBACKENDS, VISBACKENDS):
         backend = registry.build(dict(type="MLflowVisBackend", save_dir=str(tmp_path / "vis")))
         assert isinstance(backend, LabMLflowVisBackend)
+
+
+def test_the_training_process_never_imports_mlflow(tmp_path):
+    """Importing MLflow and opening a store take seconds of one core: they happen in the
+    backend's sender process, beside training, so the training process (a fresh one here,
+    since this one has MLflow loaded) never loads MLflow and its run still arrives whole,
+    with a refused record (a changed param) skipped with a warning instead of stopping
+    training."""
+    import subprocess
+    import sys
+
+    tests = Path(__file__).parent
+    work_dir = tmp_path / "work"
+    script = f"""
+import logging, sys
+sys.path.insert(0, {str(tests)!r})
+import lab_engine_toy
+from pathlib import Path
+from labcore.engine.training import build_runner
+config = Path({str(tmp_path / "toy.py")!r})
+config.write_text(lab_engine_toy.toy_config_text(max_length=1, mlflow=True))
+runner = build_runner(config, work_dir={str(work_dir)!r})
+runner.logger.setLevel(logging.WARNING)
+backend = runner.visualizer.get_backend("LabMLflowVisBackend")
+backend._submit(dict(op="params", params={{"model.type": "Changed"}}))
+runner.train()
+print("mlflow loaded:", "mlflow" in sys.modules)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "mlflow loaded: False" in done.stdout
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{work_dir.resolve()}/mlflow.db")
+    (run,) = client.search_runs([client.get_experiment_by_name("openlab").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model.type"] == "ToyDropoutNet"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [1, 2, 3, 4]
+    log = next(work_dir.rglob("*.log")).read_text()
+    assert "MLflow refused a params record and it was skipped" in log

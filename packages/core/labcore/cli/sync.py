@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     # a server that is still down should fail this command in seconds, not minutes
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    from labcore.engine.mlflow_outbox import sync
+    from labcore.tracking.mlflow_outbox import sync
 
     if not args.work_dir.is_dir():
         raise LabError(f"work dir {args.work_dir} is not a folder; give the --work-dir of a run.")

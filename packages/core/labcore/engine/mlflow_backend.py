@@ -1,5 +1,5 @@
-"""LabMLflowVisBackend: MMEngine's MLflow backend made to work with MLflow 3, and to
-keep training when the tracking server goes away.
+"""LabMLflowVisBackend: MMEngine's MLflow backend made to work with MLflow 3, kept off
+the path to the first iteration, and training on when the tracking server goes away.
 
 MLflow 3 refuses the plain file store that MMEngine's backend points it to, and
 MMEngine's ``close()`` reads ``cfg.work_dir`` even when the runner has no config. This
@@ -8,19 +8,28 @@ backend tracks into ``sqlite:///<work_dir>/mlflow.db`` unless ``MLFLOW_TRACKING_
 parameters within MLflow's limits, the resolved config as an artifact, every scalar
 the logger hook writes (loss, lr, eval metrics) and, on close, the run's log files.
 
+The training process never imports MLflow: the backend starts a child process
+(:mod:`labcore.tracking.mlflow_sender`) and writes it each record, so importing MLflow
+and opening its store (about 3 s of one core) happen beside the first iterations instead
+of before them. ``close()`` waits until the child has sent everything.
+
 When the server cannot be reached (after MLflow's own HTTP retries,
 ``MLFLOW_HTTP_REQUEST_MAX_RETRIES``), training goes on: one warning says so, every later
-call is kept in an outbox on disk (:mod:`labcore.engine.mlflow_outbox`, in the backend's
-folder of the work dir), a background thread retries every
-``OPENLAB_MLFLOW_RETRY_INTERVAL`` seconds (default 30) and sends what was kept once the
-server is back, and ``close()`` tries once more. What is still not sent then is sent
-later by ``lab sync WORK_DIR``.
+call is kept in an outbox on disk (:mod:`labcore.tracking.mlflow_outbox`, in the backend's
+folder of the work dir), the child retries every ``OPENLAB_MLFLOW_RETRY_INTERVAL``
+seconds (default 30) and sends what was kept once the server is back, and tries once
+more on close. What is still not sent then is sent later by ``lab sync WORK_DIR``.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -33,9 +42,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.visualization import MLflowVisBackend
 
-from labcore.engine.mlflow_outbox import OUTBOX_DIR, MlflowOutbox, create_run, execute, is_outage
-from labcore.engine.mlflow_store import prepare_store
 from labcore.registry import VISBACKENDS
+from labcore.tracking.mlflow_outbox import OUTBOX_DIR, MlflowOutbox
 
 # MLflow's limits (mlflow.utils.validation): values are cut, keys are skipped.
 MAX_PARAM_VALUE_LENGTH = 6000
@@ -116,107 +124,90 @@ class LabMLflowVisBackend(MLflowVisBackend):
             artifact_location=artifact_location,
         )
         self.cfg: Config | None = None
-        self.run_id: str | None = None
         self.end_status = "FINISHED"  # set to "FAILED" before close() when the run failed
         self.outbox: MlflowOutbox | None = None  # set while the server is unreachable
-        self._lock = threading.RLock()
-        self._stop_retrying = threading.Event()
-        self._retry_thread: threading.Thread | None = None
+        self._sender: subprocess.Popen | None = None
+        self._run_id: str | None = None
+        self._started = threading.Event()  # the sender created the run, or gave up
+        self._lock = threading.Lock()
+
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run's id, once the sender created it (waits until then); None
+        while the server has been unreachable since the run started."""
+        if self._sender is not None:
+            self._started.wait()
+        return self._run_id
 
     def _init_env(self) -> None:
-        import mlflow
-        from mlflow.tracking.context.registry import resolve_tags
-
         os.makedirs(self._save_dir, exist_ok=True)
-        self._mlflow = mlflow
         self.tracking_uri = self._tracking_uri or default_tracking_uri(self._save_dir)
-        prepare_store(self.tracking_uri)  # a new sqlite store from the migrated template
-        # The run's own client: the process-wide tracking URI stays the user's, so a later
-        # run, or a zoo publish, in this process goes to its own store.
-        self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
-        parent = mlflow.active_run()  # a run started around this one (a sweep's parent)
-        self._run_spec = dict(
+        mlflow = sys.modules.get("mlflow")  # a run started around this one (a sweep's parent)
+        parent = mlflow.active_run() if mlflow is not None else None
+        self._sender = subprocess.Popen(
+            [sys.executable, "-m", "labcore.tracking.mlflow_sender"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+        self._events = threading.Thread(
+            target=self._read_events, name="mlflow-sender-events", daemon=True
+        )
+        self._events.start()
+        spec = dict(
             experiment=self._exp_name,
             run_name=self._run_name,
-            tags={k: str(v) for k, v in resolve_tags(self._tags or {}).items()},
+            tags=self._tags or {},
             parent_run_id=parent.info.run_id if parent is not None else None,
             artifact_location=self._artifact_location,
         )
-        with self._lock:
-            try:
-                self.run_id = create_run(self._client, self._run_spec)
-            except Exception as err:
-                if not is_outage(err):
-                    raise
-                self._go_offline(err)
+        self._submit(
+            dict(
+                op="start",
+                tracking_uri=self.tracking_uri,
+                spec=spec,
+                save_dir=str(self._save_dir),
+                work_dir=str(self._work_dir()),
+                argv=sys.argv,
+            )
+        )
         if self._params:
             self._log_params(flatten_params(self._params))
 
-    # Every MLflow call goes through _submit: sent at once while the server answers,
-    # kept in the outbox (in order) from the first outage until the outbox is empty.
-    def _submit(self, record: dict[str, Any]) -> None:
-        with self._lock:
-            if self.outbox is None:
-                try:
-                    execute(self._client, self.run_id, record)
-                    return
-                except Exception as err:
-                    if not is_outage(err):
-                        raise
-                    self._go_offline(err)
-            self.outbox.append(record)
+    def _submit(self, line: dict[str, Any]) -> None:
+        """One line to the sender; none once it exited (``_read_events`` said so)."""
+        with self._lock, contextlib.suppress(BrokenPipeError, ValueError):
+            self._sender.stdin.write(json.dumps(line) + "\n")
 
-    def _go_offline(self, err: BaseException) -> None:
-        """Start keeping records in the outbox and retrying in the background; say so once."""
-        self.outbox = MlflowOutbox.create(
-            Path(self._save_dir) / OUTBOX_DIR,
-            tracking_uri=self.tracking_uri,
-            run_id=self.run_id,
-            **self._run_spec,
-        )
-        print_log(
-            f"MLflow tracking server {self.tracking_uri} is unreachable "
-            f"({_first_line(err)}). Training goes on; what it logs is kept in "
-            f"{self.outbox.folder} and sent when the server is back (retried every "
-            f"{retry_interval():g} s), at the end of the run, or later by "
-            f"`lab sync {self._work_dir()}`.",
-            logger="current",
-            level=30,
-        )
-        self._stop_retrying.clear()
-        self._retry_thread = threading.Thread(
-            target=self._retry_until_sent, name="mlflow-outbox", daemon=True
-        )
-        self._retry_thread.start()
-
-    def _retry_until_sent(self) -> None:
-        while not self._stop_retrying.wait(retry_interval()):
-            if self._flush_outbox():
-                return
-
-    def _flush_outbox(self) -> bool:
-        """Send the outbox; True (and back to sending directly) when it is empty."""
-        outbox = self.outbox
-        try:
-            outbox.send(self._client, on_refused=_warn_refused)
-        except Exception as err:
-            if not is_outage(err):
-                print_log(f"MLflow outbox {outbox.folder}: {err!r}", logger="current", level=30)
-            return False
-        with self._lock:
-            if outbox.pending():  # records added while sending: send them next time
-                return False
-            self.run_id = outbox.run["run_id"]
-            count = len(outbox.records())
-            outbox.remove()
-            self.outbox = None
-        print_log(
-            f"MLflow tracking server {self.tracking_uri} is reachable again: sent the "
-            f"{count} records kept while it was not.",
-            logger="current",
-            level=30,
-        )
-        return True
+    def _read_events(self) -> None:
+        """Apply the sender's events (run id, outbox, warnings for the log) as they come."""
+        closed = False
+        for line in self._sender.stdout:
+            event = json.loads(line)
+            kind = event["event"]
+            if kind == "started":
+                self._run_id = event["run_id"]
+                self._started.set()
+            elif kind == "outbox":
+                self.outbox = MlflowOutbox(event["folder"]) if event["folder"] else None
+                self._run_id = event.get("run_id", self._run_id)
+            elif kind == "log":
+                print_log(event["message"], logger="current", level=event["level"])
+            elif kind == "closed":
+                self._run_id = event["run_id"]
+                self.outbox = MlflowOutbox(event["outbox"]) if event["outbox"] else None
+                closed = True
+        status = self._sender.wait()
+        if not closed:
+            print_log(
+                f"The MLflow sender of this run (labcore.tracking.mlflow_sender) exited "
+                f"with status {status} before the run was closed; its error is above on "
+                f"stderr. Later metrics of this run are not tracked.",
+                logger="current",
+                level=30,
+            )
+        self._started.set()
 
     def _work_dir(self) -> Path:
         work_dir = getattr(self.cfg, "work_dir", None) if self.cfg is not None else None
@@ -230,8 +221,8 @@ class LabMLflowVisBackend(MLflowVisBackend):
 
     def add_config(self, config: Config, **kwargs) -> None:
         """Log the flattened config as params and the resolved config as ``config.py``."""
-        self._ensure_env()
         self.cfg = config
+        self._ensure_env()
         tree = config.to_dict()
         if self._tracked_config_keys is not None:
             tree = {k: tree[k] for k in self._tracked_config_keys if k in tree}
@@ -261,31 +252,22 @@ class LabMLflowVisBackend(MLflowVisBackend):
         image extension.
         """
         self._ensure_env()
-        file_name = f"{name}_{step}.png"
-        with self._lock:
-            if self.outbox is None:
-                try:
-                    self._client.log_image(self.run_id, image, artifact_file=f"images/{file_name}")
-                    return
-                except Exception as err:
-                    if not is_outage(err):
-                        raise
-                    self._go_offline(err)
-            path = self.outbox.keep_file(file_name, _png_bytes(image))
-            self.outbox.append(dict(op="artifact", path=str(path), artifact_path="images"))
+        png = base64.b64encode(_png_bytes(image)).decode("ascii")
+        self._submit(dict(op="image", file_name=f"{name}_{step}.png", png=png))
 
     def _ensure_env(self) -> None:
-        if not hasattr(self, "_mlflow"):
+        if self._sender is None:
             self._init_env()
 
     def close(self) -> None:
         """Log the run's log files as artifacts (from ``cfg.work_dir`` when the config
-        has one, else from the backend's folder) and end the run with ``end_status``.
+        has one, else from the backend's folder), end the run with ``end_status`` and
+        wait until the sender has sent everything.
 
-        After an outage, the outbox is sent once more; when the server is still away,
-        one warning names the outbox and ``lab sync``.
+        After an outage, the sender sends the outbox once more; when the server is still
+        away, one warning names the outbox and ``lab sync``.
         """
-        if not hasattr(self, "_mlflow"):
+        if self._sender is None:
             return
         root = self._work_dir()
         if root.is_dir():
@@ -297,39 +279,11 @@ class LabMLflowVisBackend(MLflowVisBackend):
                     artifact_dir = None if relative == "." else relative
                     self._submit(dict(op="artifact", path=str(path), artifact_path=artifact_dir))
         self._submit(dict(op="end", status=self.end_status))
-        if self.outbox is not None:
-            self._stop_retrying.set()
-            if self._retry_thread is not None:
-                self._retry_thread.join()
-            if self.outbox is not None and not self._flush_outbox():
-                print_log(
-                    f"MLflow tracking server {self.tracking_uri} is still unreachable: "
-                    f"{self.outbox.pending()} records of this run are kept in "
-                    f"{self.outbox.folder}. Send them when it is back with "
-                    f"`lab sync {root}`.",
-                    logger="current",
-                    level=30,
-                )
-        del self._mlflow
-
-
-def retry_interval() -> float:
-    """Seconds between two attempts to reach an unreachable tracking server:
-    ``$OPENLAB_MLFLOW_RETRY_INTERVAL``, default 30."""
-    return float(os.environ.get("OPENLAB_MLFLOW_RETRY_INTERVAL", "30"))
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:300] if text else type(err).__name__
-
-
-def _warn_refused(record: dict[str, Any], err: BaseException) -> None:
-    print_log(
-        f"MLflow refused a kept {record['op']} record and it was skipped: {_first_line(err)}",
-        logger="current",
-        level=30,
-    )
+        self._submit(dict(op="close", work_dir=str(root)))
+        with self._lock, contextlib.suppress(BrokenPipeError):
+            self._sender.stdin.close()
+        self._events.join()
+        self._sender = None
 
 
 def _png_bytes(image: np.ndarray) -> bytes:

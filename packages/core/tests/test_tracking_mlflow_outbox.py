@@ -1,4 +1,4 @@
-"""labcore.engine.mlflow_outbox and the backend's outage handling, against a real
+"""labcore.tracking.mlflow_outbox and the backend's outage handling, against a real
 ``mlflow server`` process on 127.0.0.1 that is killed and started again."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from mmengine.hooks import Hook
 
 from labcore.cli.main import main
 from labcore.engine.mlflow_backend import LabMLflowVisBackend
-from labcore.engine.mlflow_outbox import OUTBOX_DIR, MlflowOutbox
+from labcore.tracking.mlflow_outbox import OUTBOX_DIR, MlflowOutbox
 
 
 def _free_port() -> int:

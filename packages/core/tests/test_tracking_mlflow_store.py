@@ -1,4 +1,4 @@
-"""labcore.engine.mlflow_store: a new sqlite store copied from the migrated template is
+"""labcore.tracking.mlflow_store: a new sqlite store copied from the migrated template is
 the store MLflow would have made: the same schema revision and tables, a default
 experiment at the location MLflow gives it, runs that log and read back."""
 
@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from mlflow import MlflowClient
 
-from labcore.engine.mlflow_store import prepare_store, sqlite_path, template_path
+from labcore.tracking.mlflow_store import prepare_store, sqlite_path, template_path
 
 
 def tables(path) -> dict[str, object]:
