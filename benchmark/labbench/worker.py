@@ -122,12 +122,16 @@ class BenchmarkRecordHook(Hook):
 
 
 def model_complexity(
-    model: torch.nn.Module, input_size: tuple[int, int]
+    model: torch.nn.Module, input_size: tuple[int, int], *, flops: bool = True
 ) -> dict[str, float | None]:
     """Parameters and FLOPs (multiply-adds) of one forward pass at ``input_size`` (H, W),
     batch 1, by :func:`labcore.models.analysis.complexity`. FLOPs are ``None`` for a model
-    that cannot run on a bare image tensor (a detector needs data samples)."""
+    that cannot run on a bare image tensor (a detector needs data samples), and when not
+    asked for (``flops=False``: a dry run, where tracing a full-size detector at its
+    protocol's input size costs as much as its training step)."""
     params = float(sum(p.numel() for p in model.parameters()))
+    if not flops:
+        return {"params": params, "flops": None}
     try:
         info = complexity(model, (3, *input_size))
     except Exception:  # no FLOPs rather than no result
@@ -218,7 +222,7 @@ def run(run_dir: Path) -> int:
             "checkpoint": None if dry_run else str(folder.weights_file),
             "cpu": runner.cfg.cpu_provenance,
             "process": {"pid": os.getpid(), "earlier_runs": _runs_in_this_process - 1},
-            **model_complexity(model, tuple(spec["input_size"])),
+            **model_complexity(model, tuple(spec["input_size"]), flops=not dry_run),
         }
         if spec["metric_key"] not in metrics:
             result["status"] = "failed"
