@@ -370,6 +370,7 @@ def _fresh_process_state():
                 for handler in getattr(instance, "handlers", [])[:]:
                     handler.close()
                     instance.removeHandler(handler)
+        gc.unfreeze()  # what build_runner froze: the run's objects may be freed now
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
