@@ -10,6 +10,14 @@ hashes of the upstream runs, so new upstream weights make new downstream runs.
 
 A name already published in the zoo's manifests is used as published (the run's hash
 then chains the weights' sha256) and is not trained again.
+
+Under a protocol with ``upstream_weights: per-seed`` (the linear probes of
+self-supervised pretraining, whose significance must cover the pretraining's variance)
+the run of seed i starts from the upstream config's run of seed i instead: the sweep
+publishes every seed of the upstream config to its local zoo as well, as
+``NAME.seed<i>`` (:func:`seed_name`), and the run's config names that entry; its hash
+chains only that run's hash. A registered upstream config is then trained by the sweep
+even when NAME is published (a published model holds one seed's weights).
 """
 
 from __future__ import annotations
@@ -40,6 +48,23 @@ def zoo_names(cfg: Any) -> list[str]:
 
     visit(cfg)
     return found
+
+
+def seed_name(name: str, seed: int) -> str:
+    """The local zoo's name of the weights of ``name``'s run of ``seed``."""
+    return f"{name}.seed{seed}"
+
+
+def with_zoo_names(cfg: Any, names: dict[str, str]) -> Any:
+    """``cfg`` with every ``zoo://OLD`` of ``names`` replaced by ``zoo://NEW``."""
+    if isinstance(cfg, str) and cfg.startswith(PREFIX):
+        name = cfg[len(PREFIX) :].strip("/")
+        return f"{PREFIX}{names[name]}" if name in names else cfg
+    if isinstance(cfg, dict):
+        return {k: with_zoo_names(v, names) for k, v in cfg.items()}
+    if isinstance(cfg, list | tuple):
+        return type(cfg)(with_zoo_names(v, names) for v in cfg)
+    return cfg
 
 
 def without_pretrained_weights(cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -74,9 +99,16 @@ def chained_hash(run_hash: str, upstream_hashes: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
-def with_upstream(spec, upstream: tuple[tuple[str, str], ...], upstream_hashes: list[str]):
+def with_upstream(
+    spec,
+    upstream: tuple[tuple[str, str], ...],
+    upstream_hashes: list[str],
+    zoo_renames: dict[str, str] | None = None,
+):
     """``spec`` (a :class:`labbench.resolve.RunSpec`) that waits for the ``upstream``
-    (protocol, config) pairs to be published, its hash chained to theirs."""
+    (protocol, config) pairs to be published, its hash chained to ``upstream_hashes``
+    (the runs it starts from), its ``zoo://`` names renamed by ``zoo_renames``."""
+    cfg = with_zoo_names(spec.cfg, zoo_renames) if zoo_renames else spec.cfg
     return dataclasses.replace(
-        spec, upstream=upstream, run_hash=chained_hash(spec.run_hash, upstream_hashes)
+        spec, cfg=cfg, upstream=upstream, run_hash=chained_hash(spec.run_hash, upstream_hashes)
     )

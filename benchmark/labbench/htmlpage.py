@@ -168,7 +168,7 @@ def table_html(table: pd.DataFrame, protocol: Protocol) -> str:
     Styler; each cell has the class ``c-<column>`` (and ``left`` where the column is
     left-aligned), the baseline's cells ``baseline``, and the mean and expected cells
     ``in-band`` or ``out-of-band``."""
-    columns = columns_for(HTML)
+    columns = columns_for(HTML, protocol)
     frame = leaderboard_frame(table, protocol, HTML)
     styler = Styler(frame, uuid=f"lb-{protocol.name}", cell_ids=False).hide(axis="index")
     if not frame.empty:

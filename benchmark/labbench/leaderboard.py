@@ -5,10 +5,13 @@ reads) or from a work folder (:func:`records_from_work_dir`, when MLflow cannot 
 reached). :func:`leaderboard_table` turns them into rows: mean, sample std and the 95%
 confidence interval of the mean (Student's t, n-1 degrees of freedom), the difference to
 the protocol's baseline and whether it is significant by Welch's two-sided t-test at
-p < 0.05, parameters, FLOPs, train time and peak memory, the metafile's expected band,
-with links to the paper and the MLflow runs.
+p < 0.05, the mean and std of each metric the protocol reports beside its ranked one
+(``reported_metrics``, e.g. the k-NN top-1 of a linear probe), parameters, FLOPs, train
+time and peak memory, the metafile's expected band, with links to the paper and the
+MLflow runs.
 
-Every shown column is defined once, in :data:`COLUMNS`: :func:`leaderboard_frame` formats
+Every shown column is defined once, in :data:`COLUMNS` (and a protocol's reported
+metrics in :func:`reported_columns`): :func:`leaderboard_frame` formats
 the rows into one text frame per format (:class:`Markup`), from which pandas writes the
 Markdown (``to_markdown``), the LaTeX (``Styler.to_latex``, booktabs) and the HTML table
 (``Styler.to_html``, in :mod:`labbench.htmlpage`); the CSV holds the rows' numbers.
@@ -38,6 +41,7 @@ RECORD_COLUMNS = [
     "protocol", "protocol_version", "config", "codebase", "seed", "status", "metric",
     "train_time_s", "peak_memory_mb", "params", "flops", "paper_title", "paper_url",
     "tracking_uri", "experiment_id", "run_id", "parent_run_id", "curve", "expected",
+    "metrics",
 ]  # fmt: skip
 
 
@@ -73,6 +77,7 @@ def records_from_work_dir(work_dir: Path) -> pd.DataFrame:
                 "parent_run_id": marker.get("parent_run_id", ""),
                 "curve": curve,
                 "expected": record.get("expected") or {},
+                "metrics": result.get("metrics") or {},
             }
         )
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
@@ -123,6 +128,7 @@ def records_from_mlflow(tracker: Tracker, protocols: dict[str, Protocol]) -> pd.
                     "parent_run_id": parent_id,
                     "curve": sorted((m.step, m.value) for m in history),
                     "expected": json.loads(parent_tags.get("labbench.expected") or "{}"),
+                    "metrics": dict(metrics),
                 }
             )
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
@@ -151,6 +157,12 @@ def leaderboard_table(records: pd.DataFrame, protocol: Protocol) -> pd.DataFrame
         is_baseline = config == protocol.baseline
         p_value = None if is_baseline else welch_test(values, baseline_values)
         first = group.iloc[0]
+        reported = {}
+        for metric in protocol.reported_metrics:
+            seeds = [_seed_metric(m, metric.key) for m in group.sort_values("seed")["metrics"]]
+            stats = summarize_seeds([v for v in seeds if not math.isnan(v)])
+            reported[f"{metric.name}_mean"] = stats["mean"]
+            reported[f"{metric.name}_std"] = stats["std"]
         band = expected_band(first["expected"], protocol.metric.name)
         in_band = None if band is None else bool(band[0] <= summary["mean"] <= band[1])
         rows.append(
@@ -167,6 +179,7 @@ def leaderboard_table(records: pd.DataFrame, protocol: Protocol) -> pd.DataFrame
                 "p_value": p_value,
                 "significant": bool(p_value is not None and p_value < SIGNIFICANCE),
                 "baseline": is_baseline,
+                **reported,
                 "params_m": group["params"].mean() / 1e6,
                 "gflops": group["flops"].mean() / 1e9,
                 "train_time_s": group["train_time_s"].mean(),
@@ -192,6 +205,11 @@ def leaderboard_table(records: pd.DataFrame, protocol: Protocol) -> pd.DataFrame
     if not table.empty:
         table = table.sort_values("mean", ascending=not protocol.metric.greater_is_better)
     return table.reset_index(drop=True)
+
+
+def _seed_metric(metrics: Any, key: str) -> float:
+    """One seed's value of the metric ``key`` from its record's metrics, NaN when absent."""
+    return _number(metrics.get(key)) if isinstance(metrics, dict) else math.nan
 
 
 def expected_band(expected: Any, metric: str) -> tuple[float, float] | None:
@@ -244,6 +262,10 @@ class Markup:
     def marked(self, number: str) -> str:
         """``number`` marked as a significant difference."""
         return f"{number} *"
+
+    def plus_minus(self, mean: str, std: str) -> str:
+        """``mean ± std``."""
+        return self.escape(f"{mean} ± {std}")
 
 
 class MarkdownMarkup(Markup):
@@ -302,6 +324,9 @@ class LatexMarkup(Markup):
     def marked(self, number: str) -> str:
         return rf"{number}^\dagger"
 
+    def plus_minus(self, mean: str, std: str) -> str:
+        return self.math(rf"{mean} \pm {std}")
+
 
 MARKDOWN, HTML, LATEX = MarkdownMarkup(), HtmlMarkup(), LatexMarkup()
 READING = frozenset({"markdown", "html"})  # the formats people read on screen
@@ -331,6 +356,16 @@ def _mean_std_cell(row: pd.Series, markup: Markup) -> str:
     if _missing(row["std"]):
         return markup.math(f"{row['mean']:.4f}")
     return markup.math(rf"{row['mean']:.4f} \pm {row['std']:.4f}")
+
+
+def _reported_cell(row: pd.Series, name: str, markup: Markup) -> str:
+    """The reported metric ``name``: mean ± std over the seeds (the mean alone for one)."""
+    mean, std = row.get(f"{name}_mean"), row.get(f"{name}_std")
+    if _missing(mean):
+        return markup.missing
+    if _missing(std):
+        return f"{mean:.4f}"
+    return markup.plus_minus(f"{mean:.4f}", f"{std:.4f}")
 
 
 def _diff_cell(row: pd.Series, markup: Markup) -> str:
@@ -398,15 +433,31 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def columns_for(markup: Markup) -> list[Column]:
-    """The :data:`COLUMNS` that ``markup``'s format shows, in order."""
-    return [column for column in COLUMNS if markup.name in column.formats]
+def reported_columns(protocol: Protocol) -> list[Column]:
+    """One column per metric ``protocol`` reports beside its ranked one (in every format,
+    after the test against the baseline): mean ± std over the seeds, headed by its name."""
+
+    def cell(name: str) -> Callable[[pd.Series, Markup], str]:
+        return lambda row, markup: _reported_cell(row, name, markup)
+
+    return [Column(m.name, m.name, cell(m.name)) for m in protocol.reported_metrics]
+
+
+def columns_for(markup: Markup, protocol: Protocol | None = None) -> list[Column]:
+    """The :data:`COLUMNS` that ``markup``'s format shows, in order, with ``protocol``'s
+    :func:`reported_columns` after the p-value (after Δ baseline where p is not shown)."""
+    shown = [column for column in COLUMNS if markup.name in column.formats]
+    if protocol is None or not protocol.reported_metrics:
+        return shown
+    after = "p" if any(c.name == "p" for c in shown) else "diff"
+    at = next(i for i, c in enumerate(shown) if c.name == after) + 1
+    return [*shown[:at], *reported_columns(protocol), *shown[at:]]
 
 
 def leaderboard_frame(table: pd.DataFrame, protocol: Protocol, markup: Markup) -> pd.DataFrame:
     """``table`` as ``markup``'s format shows it: one text column per entry of
     :func:`columns_for`, headed by its header. Markdown, LaTeX and HTML are written from it."""
-    columns = columns_for(markup)
+    columns = columns_for(markup, protocol)
     headers = [markup.escape(c.header.format(metric=protocol.metric.name)) for c in columns]
     cells = [[c.cell(row, markup) for c in columns] for _, row in table.iterrows()]
     return pd.DataFrame(cells, columns=headers, dtype=object)
@@ -429,7 +480,7 @@ def _title(protocol: Protocol) -> str:
 def to_markdown(table: pd.DataFrame, protocol: Protocol) -> str:
     """A section per protocol: title, description, the table (GitHub pipes), the note."""
     frame = leaderboard_frame(table, protocol, MARKDOWN)
-    align = [{"l": "left", "r": "right"}[c.align] for c in columns_for(MARKDOWN)]
+    align = [{"l": "left", "r": "right"}[c.align] for c in columns_for(MARKDOWN, protocol)]
     body = frame.to_markdown(index=False, colalign=align, disable_numparse=True)
     return "\n".join(
         [f"## {_title(protocol)}", "", protocol.description.strip(), "", body, "", STATS_NOTE, ""]
@@ -446,7 +497,7 @@ def to_latex(table: pd.DataFrame, protocol: Protocol) -> str:
     )
     return frame.style.hide(axis="index").to_latex(
         hrules=True,
-        column_format="".join(c.align for c in columns_for(LATEX)),
+        column_format="".join(c.align for c in columns_for(LATEX, protocol)),
         caption=caption,
         position="t",
         position_float="centering",

@@ -26,19 +26,20 @@ class LocalZoo:
         """The ``OPENLAB_ZOO_MANIFESTS`` value that adds this zoo to the configured ones."""
         return zoo_manifests_with(self.root)
 
-    def publish(self, key: GroupKey, folders: list[RunFolder]) -> None:
+    def publish(self, key: GroupKey, folders: list[RunFolder], *, per_seed: bool = False) -> None:
         """Publish one config's finished seeds (the representative seed, with the mean and
-        std over all of them)."""
+        std over all of them), and with ``per_seed`` each seed as ``NAME.seed<i>`` too."""
         from labbench.publish import publish
 
         try:
-            publish(folders, self.root, manifest_dir=self.root)
+            publish(folders, self.root, manifest_dir=self.root, per_seed=per_seed)
         except Exception as err:  # recorded: the runs that need it fail with this reason
             self.published[key] = f"publishing it failed ({type(err).__name__}: {err})"
             self.say(f"  {key[1]}: {self.published[key]}")
             return
         self.published[key] = None
-        self.say(f"  published {key[1]} ({key[0]}) to the local zoo {self.root}")
+        seeds = " and each of its seeds" if per_seed else ""
+        self.say(f"  published {key[1]} ({key[0]}){seeds} to the local zoo {self.root}")
 
     def refuse(self, key: GroupKey, reason: str) -> None:
         self.published[key] = reason

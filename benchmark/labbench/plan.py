@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labbench.dependencies import with_upstream, zoo_names
+from labbench.dependencies import seed_name, with_upstream, zoo_names
 from labbench.discovery import ConfigEntry, default_sweep
 from labbench.protocol import Protocol
 from labbench.resolve import RunSpec, data_root, resolve_run
@@ -147,8 +147,10 @@ def link_upstream(
     roots: dict[str, Path | LabError],
 ) -> None:
     """Make every run that starts from ``zoo://NAME`` of a registered config wait for
-    NAME's runs (added to the plan when missing) and chain its hash to theirs; order the
-    plan so that upstream runs come first. See :mod:`labbench.dependencies`."""
+    NAME's runs (added to the plan when missing) and chain its hash to theirs (under an
+    ``upstream_weights: per-seed`` protocol: to NAME's run of its own seed, whose local
+    zoo entry ``NAME.seed<i>`` its config then names); order the plan so that upstream
+    runs come first. See :mod:`labbench.dependencies`."""
     by_name = {e.name: e for e in entries}
     manifests: list[dict] = []  # read once, when a config names a zoo model
 
@@ -196,11 +198,19 @@ def link_upstream(
             downstream = ", ".join(name for _, name in chain[-1:])
             plan.notes.append(f"{key[1]} ({key[0]}) is added: {downstream} starts from its weights")
         specs = groups[key]
-        upstream, hashes = [], []
+        per_seed = specs[0].protocol.upstream_weights == "per-seed"
+        upstream, hashes = [], []  # hashes: of what every seed starts from
+        seed_hashes: dict[int, list[str]] = {s.seed: [] for s in specs}
+        renames: dict[int, dict[str, str]] = {s.seed: {} for s in specs}
         for name in zoo_names(specs[0].cfg):
             entry = published_models().get(name)
-            if entry is not None:  # used as published; new weights make new runs
-                hashes.append(entry.weights.sha256)
+            if entry is not None and not (per_seed and name in by_name):
+                hashes.append(entry.weights.sha256)  # used as published; new weights: new runs
+                if per_seed:
+                    plan.notes.append(
+                        f"{key[1]} starts every seed from the published zoo://{name} (not a "
+                        "registered config): its statistics are over its own seeds only"
+                    )
                 continue
             if name not in by_name:
                 known = sorted({*by_name, *published_models()})
@@ -211,14 +221,39 @@ def link_upstream(
                     f"zoo's manifests nor a registered config.{hint}"
                 )
             up_key = (_producer(name, by_name[name], specs[0].protocol, protocols), name)
-            hashes += [s.run_hash for s in link(up_key, (*chain, key))]
+            if per_seed:  # checked first: a refused run makes no upstream runs
+                up_seeds = (
+                    [s.seed for s in groups[up_key]]
+                    if up_key in groups
+                    else list(seeds if seeds is not None else protocols[up_key[0]].seeds)
+                )
+                missing = [s.seed for s in specs if s.seed not in up_seeds]
+                if missing:
+                    raise LabError(
+                        f"{key[1]} ({key[0]}, upstream_weights: per-seed) starts seed i from the "
+                        f"run of seed i of zoo://{name}, but {name} runs seeds "
+                        f"{sorted(up_seeds)} under {up_key[0]}, not {missing}; give both "
+                        "protocols the same seeds (or pass --seeds)."
+                    )
+            up_specs = link(up_key, (*chain, key))
             upstream.append(up_key)
-        linked[key] = [with_upstream(s, tuple(upstream), hashes) for s in specs]
+            if not per_seed:
+                hashes += [s.run_hash for s in up_specs]
+                continue
+            by_seed = {s.seed: s for s in up_specs}
+            for spec in specs:
+                seed_hashes[spec.seed].append(by_seed[spec.seed].run_hash)
+                renames[spec.seed][name] = seed_name(name, spec.seed)
+        linked[key] = [
+            with_upstream(s, tuple(upstream), hashes + seed_hashes[s.seed], renames[s.seed])
+            for s in specs
+        ]
         if upstream:
             plan.notes.append(
                 f"{key[1]} starts from "
                 + ", ".join(f"zoo://{n} ({p})" for p, n in upstream)
                 + ", trained and published to the local zoo first"
+                + (", each seed from the upstream run of its seed" if per_seed else "")
             )
         ordered.extend(linked[key])
         return linked[key]

@@ -8,6 +8,14 @@ evaluation metric and its direction, the seeds, determinism, the baseline config
 ``checkpoint_interval``: how often a run saves the checkpoint it resumes from when it is
 killed, preempted or times out (in the budget's unit; default a tenth of the budget).
 
+A protocol may also name ``reported_metrics``: metrics of its evaluator that the
+leaderboard shows beside the ranked one (mean ± std over the same seeds), and
+``upstream_weights``: how its runs that start from the weights of another benchmarked
+config (``zoo://NAME``) get them: ``published`` (default; every seed from NAME's
+representative run, as a user downloads it) or ``per-seed`` (seed i from NAME's run of
+seed i, so the statistics over seeds cover the upstream training too; see
+:mod:`labbench.dependencies`).
+
 The config fragment a protocol fixes lives under ``fixed:``. Strings in it may name the
 protocol's data variables as ``${data_root}``, ``${train_ann}``, ...: those say *where*
 the data is on this machine and are filled in by the harness. Everything else in
@@ -20,6 +28,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +41,7 @@ from labcore.errors import ConfigError, close_matches
 PROTOCOLS_ENV = "OPENLAB_PROTOCOLS"
 _VARIABLE = re.compile(r"\$\{(\w+)\}")
 _REQUIRED = ("name", "version", "task", "dataset", "budget", "metric", "seeds", "fixed")
+UPSTREAM_WEIGHTS = ("published", "per-seed")
 
 
 def default_protocol_dirs() -> list[Path]:
@@ -129,6 +139,11 @@ class Protocol:
     dry_run: dict[str, Any] = field(default_factory=dict)
     checkpoint_interval: int | None = None
     cpu_pins: CpuPins | None = None  # CPU kernels and threads, set before torch loads
+    # metrics the leaderboard shows beside ``metric`` (mean ± std over the seeds)
+    reported_metrics: tuple[Metric, ...] = ()
+    # where runs starting from zoo://NAME of a benchmarked config take its weights:
+    # "published" (NAME's representative seed) or "per-seed" (NAME's run of their seed)
+    upstream_weights: str = "published"
     path: Path | None = None
 
     def checkpoint_every(self) -> int:
@@ -151,7 +166,14 @@ class Protocol:
         1) iterations: the first ``iters x batch_size`` samples (``dry_run.subset``,
         default true, for datasets built on MMEngine's BaseDataset) and one epoch, without
         the resume checkpoint (a full-size model's weights and optimizer state cost seconds
-        to write, and a dry run is rerun from scratch anyway)."""
+        to write, and a dry run is rerun from scratch anyway).
+
+        For protocols whose full-size step costs tens of seconds on a CPU, the dry run may
+        run the same transforms at fewer pixels: ``dry_run.resize_scale`` replaces the
+        ``scale`` of every resize transform in the protocol's own pipelines (``fixed``
+        and ``task_fixed``), ``dry_run.crop_size`` the ``crop_size`` of every crop (and
+        :func:`labbench.resolve.resolve_run` pads to it where the model's data
+        preprocessor pads to a fixed size)."""
         spec = self.dry_run
         if "synthetic" not in spec:
             raise ConfigError(
@@ -172,7 +194,11 @@ class Protocol:
             stop_after_epochs = 1
         else:
             budget = Budget(batch_size=per_device, max_iters=iters)
-        fixed = copy.deepcopy(self.fixed)
+        fixed, task_fixed = copy.deepcopy(self.fixed), copy.deepcopy(self.task_fixed)
+        if "resize_scale" in spec:
+            _set_transform_arg([fixed, task_fixed], "Resize", "scale", spec["resize_scale"])
+        if "crop_size" in spec:
+            _set_transform_arg([fixed, task_fixed], "Crop", "crop_size", spec["crop_size"])
         for split in ("train_dataloader", "val_dataloader", "test_dataloader"):
             if split in fixed and isinstance(fixed[split], dict):
                 fixed[split]["num_workers"] = 0
@@ -189,6 +215,7 @@ class Protocol:
                 "budget": budget,
                 "seeds": self.seeds[:1],
                 "fixed": fixed,
+                "task_fixed": task_fixed,
                 "deterministic": False,
                 "estimate_s": float(spec.get("estimate_s", 30.0)),
                 "stop_after_epochs": stop_after_epochs,
@@ -225,6 +252,19 @@ class Protocol:
         fixed.setdefault("train_dataloader", {})["batch_size"] = self.budget.batch_size // devices
         fixed["train_cfg"] = self.budget.train_cfg()
         return fixed
+
+
+def _set_transform_arg(tree: Any, type_suffix: str, key: str, value: Sequence[int]) -> None:
+    """Set ``key`` to ``value`` in every transform of ``tree`` whose type ends in
+    ``type_suffix`` and that has ``key``."""
+    if isinstance(tree, dict):
+        if str(tree.get("type", "")).endswith(type_suffix) and key in tree:
+            tree[key] = list(value)
+        for child in tree.values():
+            _set_transform_arg(child, type_suffix, key, value)
+    elif isinstance(tree, list):
+        for child in tree:
+            _set_transform_arg(child, type_suffix, key, value)
 
 
 def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -295,7 +335,12 @@ def protocol_from_dict(raw: dict[str, Any], path: Path | None = None) -> Protoco
             f"protocol {raw['name']!r}{where}: budget must set exactly one of max_iters and "
             f"max_epochs (got {raw['budget']})."
         )
-    metric = raw["metric"]
+    upstream_weights = str(raw.get("upstream_weights", "published"))
+    if upstream_weights not in UPSTREAM_WEIGHTS:
+        raise ConfigError(
+            f"protocol {raw['name']!r}{where}: upstream_weights is {upstream_weights!r}; use "
+            f"one of {', '.join(UPSTREAM_WEIGHTS)}."
+        )
     return Protocol(
         name=str(raw["name"]),
         version=int(raw["version"]),
@@ -306,11 +351,7 @@ def protocol_from_dict(raw: dict[str, Any], path: Path | None = None) -> Protoco
         splits=dict(raw.get("splits", {})),
         input_size=tuple(raw.get("input_size", (224, 224))),
         budget=budget,
-        metric=Metric(
-            key=metric["key"],
-            name=metric.get("name", metric["key"].split("/")[-1]),
-            greater_is_better=bool(metric.get("greater_is_better", True)),
-        ),
+        metric=_metric(raw["metric"]),
         seeds=tuple(int(s) for s in raw["seeds"]),
         deterministic=bool(raw.get("deterministic", False)),
         baseline=raw.get("baseline"),
@@ -322,7 +363,18 @@ def protocol_from_dict(raw: dict[str, Any], path: Path | None = None) -> Protoco
         dry_run=dict(raw.get("dry_run", {})),
         checkpoint_interval=_positive(raw, "checkpoint_interval", where),
         cpu_pins=CpuPins.from_spec(raw.get("cpu_pins")),
+        reported_metrics=tuple(_metric(m) for m in raw.get("reported_metrics") or ()),
+        upstream_weights=upstream_weights,
         path=path,
+    )
+
+
+def _metric(raw: dict[str, Any]) -> Metric:
+    """A :class:`Metric` from its YAML mapping (``key``, optional ``name`` and direction)."""
+    return Metric(
+        key=raw["key"],
+        name=raw.get("name", raw["key"].split("/")[-1]),
+        greater_is_better=bool(raw.get("greater_is_better", True)),
     )
 
 

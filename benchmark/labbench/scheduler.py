@@ -93,3 +93,13 @@ class Scheduler:
     def needed_upstream(self) -> set[GroupKey]:
         """The groups that other groups start from (published when done)."""
         return {key for specs in self.groups.values() for key in specs[0].upstream}
+
+    def needed_per_seed(self) -> set[GroupKey]:
+        """The groups that groups under a ``upstream_weights: per-seed`` protocol start
+        from (each of their seeds is published too)."""
+        return {
+            key
+            for specs in self.groups.values()
+            if specs[0].protocol.upstream_weights == "per-seed"
+            for key in specs[0].upstream
+        }

@@ -383,7 +383,8 @@ class Sweep:
         if self.zoo is not None and key in scheduler.needed_upstream():
             specs = scheduler.groups[key]
             if self._group_state(specs) == "done":
-                self.zoo.publish(key, [self.folder(s) for s in specs])
+                per_seed = key in scheduler.needed_per_seed()
+                self.zoo.publish(key, [self.folder(s) for s in specs], per_seed=per_seed)
             else:
                 self.zoo.refuse(key, "one of its runs failed")
         scheduler.release(key)

@@ -6,6 +6,7 @@ when the weights it needs could not be made."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -18,10 +19,17 @@ from mlflow.tracking import MlflowClient
 from safetensors.torch import load_file
 
 from labbench import cli
-from labbench.dependencies import chained_hash, without_pretrained_weights, zoo_names
+from labbench.dependencies import (
+    chained_hash,
+    seed_name,
+    with_zoo_names,
+    without_pretrained_weights,
+    zoo_names,
+)
 from labbench.discovery import registered_configs
 from labbench.plan import build_plan
 from labbench.protocol import load_all_protocols
+from labcore.engine.checkpoint import read_checkpoint
 
 
 def test_zoo_names_and_dry_run_stripping():
@@ -39,6 +47,9 @@ def test_zoo_names_and_dry_run_stripping():
     assert zoo_names(stripped) == [] and stripped["model"]["neck"]["init_cfg"] is None
     assert stripped["model"]["backbone"]["init_cfg"] is None
     assert stripped["model"]["head"]["init_cfg"] == [{"type": "Normal"}]
+    renamed = with_zoo_names(cfg, {"a": "a.seed1"})
+    assert zoo_names(renamed) == ["a.seed1", "b"] and zoo_names(cfg) == ["a", "b"]
+    assert renamed["model"]["neck"] == cfg["model"]["neck"]
     assert chained_hash("abc", []) == "abc"
     assert chained_hash("abc", ["1", "2"]) == chained_hash("abc", ["2", "1"]) != "abc"
 
@@ -63,6 +74,54 @@ def test_plan_adds_the_upstream_runs_first_and_chains_the_hash(toy_world):
         assert len(spec.run_hash) == 12
     assert upstream_hashes[0] != upstream_hashes[1]
     assert any("toy_a (toy-tiny) is added" in note for note in plan.notes)
+
+
+def per_seed_protocols(seeds=None) -> dict:
+    """The toy protocols, toy-finetune's runs of seed i starting from toy_a's of seed i;
+    ``seeds`` replaces toy-tiny's."""
+    protocols = load_all_protocols()
+    protocols["toy-finetune"] = dataclasses.replace(
+        protocols["toy-finetune"], upstream_weights="per-seed"
+    )
+    if seeds is not None:
+        protocols["toy-tiny"] = dataclasses.replace(protocols["toy-tiny"], seeds=seeds)
+    return protocols
+
+
+def test_per_seed_runs_start_from_the_upstream_run_of_their_seed(toy_world):
+    def finetune_plan(protocols, **options):
+        return build_plan(
+            registered_configs(), protocols, selected=["toy-finetune"], only="toy_finetune",
+            **options,
+        )  # fmt: skip
+
+    plan = finetune_plan(per_seed_protocols())
+    upstream = {s.seed: s for s in plan.runs if s.entry.name == "toy_a"}
+    downstream = [s for s in plan.runs if s.entry.name == "toy_finetune"]
+    assert [s.seed for s in downstream] == [0, 1] and sorted(upstream) == [0, 1]
+    assert plan.runs.index(downstream[0]) > max(plan.runs.index(s) for s in upstream.values())
+    published = finetune_plan(load_all_protocols())  # every seed from the representative
+    for spec, shared in zip(downstream, published.runs[2:]):
+        assert zoo_names(spec.cfg) == [seed_name("toy_a", spec.seed)] == [f"toy_a.seed{spec.seed}"]
+        assert zoo_names(shared.cfg) == ["toy_a"]
+        assert spec.upstream == shared.upstream == (("toy-tiny", "toy_a"),)
+        assert spec.run_hash != shared.run_hash
+    # chained to the upstream run of its own seed only: without seed 1, seed 0 is the same run
+    seed0 = finetune_plan(per_seed_protocols(), seeds=[0])
+    assert [s.run_hash for s in seed0.runs] == [upstream[0].run_hash, downstream[0].run_hash]
+    assert any("each seed from the upstream run of its seed" in note for note in plan.notes)
+
+
+def test_per_seed_runs_need_the_upstream_to_run_their_seeds(toy_world):
+    plan = build_plan(
+        registered_configs(), per_seed_protocols(seeds=(0,)), selected=["toy-finetune"],
+        only="toy_finetune",
+    )  # fmt: skip
+    assert not plan.runs
+    (refusal,) = plan.refused
+    assert refusal.config_name == "toy_finetune"
+    assert "starts seed i from the run of seed i of zoo://toy_a" in refusal.error
+    assert "runs seeds [0] under toy-tiny, not [1]" in refusal.error
 
 
 def test_dry_run_does_not_wait_for_upstream_weights(toy_world):
@@ -159,3 +218,37 @@ def test_a_published_model_is_used_as_published_and_not_trained_again(
     assert all(not s.upstream for s in plan.runs)
     # the hash follows the published weights, not the runs that made them
     assert plan.runs[0].run_hash != chained.runs[-2].run_hash
+
+
+@pytest.mark.slow
+def test_a_per_seed_sweep_starts_each_seed_from_the_upstream_run_of_its_seed(
+    toy_world, tmp_path, monkeypatch
+):
+    protocols = tmp_path / "protocols"
+    protocols.mkdir()
+    finetune = (toy_world.protocols / "toy-finetune.yaml").read_text()
+    (protocols / "toy-finetune.yaml").write_text(finetune + "upstream_weights: per-seed\n")
+    monkeypatch.setenv("OPENLAB_PROTOCOLS", f"{protocols}:{toy_world.protocols}")
+    monkeypatch.setenv("OPENLAB_HOME", str(tmp_path / "home"))
+    work = tmp_path / "work"
+    code, out = sweep_output(
+        "--protocol", "toy-finetune", "--only", "toy_finetune", "--work-dir", str(work)
+    )
+    assert code == 0, out
+    assert "published toy_a (toy-tiny) and each of its seeds" in out
+    manifest = yaml.safe_load((work / "zoo" / "benchtoy.yml").read_text())
+    published = {m["name"]: m for m in manifest["models"]}
+    assert {"toy_a", "toy_a.seed0", "toy_a.seed1", "toy_finetune"} <= set(published)
+    upstream = {
+        json.loads((d / "run.json").read_text())["seed"]: d
+        for d in (work / "runs" / "toy-tiny-v3" / "toy_a").iterdir()
+    }
+    for seed in (0, 1):
+        entry = published[f"toy_a.seed{seed}"]
+        assert entry["seeds"] == [seed] and entry["published_seed"] == seed
+        weights = load_file(work / "zoo" / entry["weights"]["path"])
+        trained = read_checkpoint(upstream[seed] / "checkpoint.pth").state_dict
+        assert torch.equal(weights["conv.weight"], trained["conv.weight"])
+    for run_dir in (work / "runs" / "toy-finetune-v1" / "toy_finetune").iterdir():
+        seed = json.loads((run_dir / "run.json").read_text())["seed"]
+        assert f"load model from: zoo://toy_a.seed{seed}" in (run_dir / "log.txt").read_text()

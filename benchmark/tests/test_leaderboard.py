@@ -24,7 +24,7 @@ from labbench.leaderboard import (
     paper_label,
     write_leaderboard,
 )
-from labbench.protocol import load_protocol
+from labbench.protocol import Metric, load_protocol
 
 
 @pytest.fixture
@@ -185,3 +185,45 @@ def test_equal_flops_get_a_sensible_axis(protocol, make_records):
     assert low <= 0.0101 and high >= 0.03 and fig.axes[0].xaxis.get_offset_text().get_text() == ""
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert all(re.fullmatch(r"0\.0\d{1,3}", label) for label in labels if label), labels
+
+
+def test_a_protocols_reported_metrics_show_as_mean_and_std_in_every_format(
+    protocol, make_records, tmp_path
+):
+    reporting = type(protocol)(
+        **{**protocol.__dict__, "reported_metrics": (Metric("knn/top1", "knn_top1"),)}
+    )
+    data = make_records(protocol.name, {"base": [0.70, 0.72, 0.71], "better": [0.80, 0.81, 0.82]})
+    knn = {("base", 0): 0.5, ("base", 1): 0.6, ("base", 2): 0.7, ("better", 0): 0.9}
+    data["metrics"] = [
+        {"accuracy/top1": m, **({"knn/top1": knn[(c, s)]} if (c, s) in knn else {})}
+        for c, s, m in zip(data["config"], data["seed"], data["metric"])
+    ]
+    table = leaderboard_table(data, reporting).set_index("config")
+    assert table.loc["base", "knn_top1_mean"] == pytest.approx(0.6)
+    assert table.loc["base", "knn_top1_std"] == pytest.approx(0.1)
+    assert table.loc["better", "knn_top1_mean"] == pytest.approx(0.9)  # one seed has it
+    assert math.isnan(table.loc["better", "knn_top1_std"])
+    assert list(table.index) == ["better", "base"]  # still ranked by the protocol's metric
+    paths = write_leaderboard(data, {protocol.name: reporting}, tmp_path)
+    header = next(
+        line for line in paths["md"].read_text().splitlines() if line.startswith("| Config")
+    )
+    headers = [c.strip() for c in header.strip("|").split("|")]
+    assert headers.index("knn_top1") == headers.index("p") + 1
+    base = next(line for line in paths["md"].read_text().splitlines() if line.startswith("| base"))
+    assert "| 0.6000 ± 0.1000 |" in base
+    assert r"$0.6000 \pm 0.1000$" in paths["tex"].read_text()
+    assert r"\begin{tabular}{lrrrrrr}" in paths["tex"].read_text()
+    parsed = _Cells()
+    parsed.feed(labbench.htmlpage.table_html(leaderboard_table(data, reporting), reporting))
+    assert "knn_top1" in parsed.headers
+    knn_cells = {text: cls for cls, text in parsed.cells if "c-knn_top1" in cls}
+    assert set(knn_cells) == {"0.6000 ± 0.1000", "0.9000"}
+    assert "baseline" in knn_cells["0.6000 ± 0.1000"] and "baseline" not in knn_cells["0.9000"]
+    csv = pd.read_csv(paths["csv"]).set_index("config")
+    assert csv.loc["base", "knn_top1_mean"] == pytest.approx(0.6)
+    # a protocol that reports nothing else keeps its columns
+    assert "knn_top1" not in leaderboard_frame(
+        leaderboard_table(data, protocol), protocol, MARKDOWN
+    )

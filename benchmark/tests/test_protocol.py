@@ -46,10 +46,22 @@ def test_shipped_protocols_load_and_fix_what_a_comparison_needs():
     tiny = [p for p in protocols.values() if p.tiny]
     assert {p.name for p in tiny} >= {"cls-shapes-tiny", "det-shapes-tiny"}
     assert all(p.data.is_synthetic and p.deterministic for p in tiny)
-    # every tiny protocol ranks over three seeds, except a pretraining stage: the sweep
-    # publishes one representative run of it, which a ranked protocol's runs start from
-    ranked = [p for p in tiny if p.task != "self-supervised-pretraining"]
-    assert all(len(p.seeds) == 3 for p in ranked)
+    # every tiny protocol ranks over three seeds, a pretraining stage too: the linear
+    # probe of seed i starts from its run of seed i
+    assert all(len(p.seeds) == 3 for p in tiny)
+    probe = protocols["ssl-shapes-tiny"]
+    assert probe.upstream_weights == "per-seed"
+    assert probe.seeds == protocols["ssl-shapes-tiny-pretrain"].seeds
+    assert [m.key for m in probe.reported_metrics] == ["knn/top1"]
+    assert all(p.upstream_weights == "published" for p in tiny if p is not probe)
+
+
+def test_upstream_weights_must_be_published_or_per_seed(tmp_path):
+    text = (list_protocols()["cls-shapes-tiny"]).read_text()
+    path = tmp_path / "cls-shapes-tiny.yaml"
+    path.write_text(text + "upstream_weights: same-seed\n")
+    with pytest.raises(ConfigError, match="upstream_weights is 'same-seed'; use one of published"):
+        load_protocol(path)
 
 
 def test_full_protocols_point_at_real_data_and_dry_run_on_synthetic_data():
@@ -67,6 +79,20 @@ def test_full_protocols_point_at_real_data_and_dry_run_on_synthetic_data():
     )
     masks = coco.fixed_fields("/d", task="instance-segmentation")["train_dataloader"]["dataset"]
     assert {"type": "LoadDetAnnotations", "with_mask": True} in masks["pipeline"]
+
+    # The dry run resizes as COCO does at half its scale (dry_run.resize_scale), in the
+    # instance-segmentation pipeline too; the real protocol keeps COCO's scale.
+    def resizes(protocol, task=None):
+        fields = protocol.fixed_fields("/d", task=task)
+        return [
+            t["scale"]
+            for split in ("train_dataloader", "val_dataloader", "test_dataloader")
+            for t in fields[split]["dataset"]["pipeline"]
+            if t["type"] == "DetResize"
+        ]
+
+    assert resizes(coco) == resizes(coco, "instance-segmentation") == [[1333, 800]] * 3
+    assert resizes(dry) == resizes(dry, "instance-segmentation") == [[667, 400]] * 3
 
 
 def test_a_dry_run_writes_no_resume_checkpoint_and_a_real_run_does():

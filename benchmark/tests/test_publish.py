@@ -48,3 +48,22 @@ def test_zoo_record_publishes_the_seed_closest_to_the_mean(tmp_path):
     assert run.seed == 2 and run.mlflow_run_id == "run2" and run.seeds == [0, 1, 2]
     assert run.checkpoint == str(dirs[2] / "checkpoint.pth")
     assert run.params == 260 and run.flops == 4096 and run.git_commit == "0123abcd"
+
+
+def test_per_seed_publishing_adds_every_seed_under_its_own_name(tmp_path):
+    dirs = [finished_run(tmp_path, seed, top1) for seed, top1 in enumerate([0.70, 0.78, 0.75])]
+    representative, *seeds = zoo_runs(dirs, per_seed=True)
+    assert (representative.name, representative.seed, representative.seeds) == (
+        "toy_a",
+        2,
+        [0, 1, 2],
+    )
+    assert [(r.name, r.seed, r.seeds) for r in seeds] == [
+        ("toy_a.seed0", 0, [0]), ("toy_a.seed1", 1, [1]), ("toy_a.seed2", 2, [2]),
+    ]  # fmt: skip
+    for run, run_dir, top1 in zip(seeds, dirs, [0.70, 0.78, 0.75]):
+        assert run.checkpoint == str(run_dir / "checkpoint.pth")
+        assert run.metrics_mean["accuracy/top1"] == run.seed_metrics["accuracy/top1"] == top1
+        assert run.metrics_std["accuracy/top1"] == 0.0
+        assert run.mlflow_run_id == f"run{run.seed}" and run.config == representative.config
+    assert [r.name for r in zoo_runs(dirs)] == ["toy_a"]

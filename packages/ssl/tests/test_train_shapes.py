@@ -6,7 +6,8 @@ at its random initialisation.
 One pretraining seed, deterministic, and a converged linear probe (logistic regression
 on standardised features, no randomness of its own): three pretraining seeds for a
 significance test over seeds would not fit the test-time budget. The sweep's
-ssl-shapes-tiny leaderboard tests the difference over its probe seeds.
+ssl-shapes-tiny leaderboard tests the difference over pretraining seeds (the probe of
+seed i starts from the pretraining run of seed i).
 """
 
 import pytest
