@@ -271,9 +271,18 @@ def resolve_run(
     cfg = merge(root)
     if mode == "dry-run":  # no upstream weights exist yet, and nothing is downloaded
         cfg, _ = without_pretrained_weights(cfg)
+        _pad_to_dry_run_crop(cfg, merged_protocol.dry_run.get("crop_size"))
     return RunSpec(
         entry=entry, protocol=merged_protocol, seed=seed, cfg=cfg, run_hash=digest, mode=mode
     )
+
+
+def _pad_to_dry_run_crop(cfg: dict[str, Any], crop_size: Sequence[int] | None) -> None:
+    """A dry run that crops smaller (``dry_run.crop_size``) pads its batches to that crop
+    where the model's data preprocessor pads to a fixed size (segmentors pad to theirs)."""
+    preprocessor = (cfg.get("model") or {}).get("data_preprocessor") or {}
+    if crop_size and preprocessor.get("size"):
+        preprocessor["size"] = tuple(crop_size)
 
 
 def with_categories(root: Path, num_categories: int, skip_ids: Sequence[int] = ()) -> Path:

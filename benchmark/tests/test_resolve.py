@@ -116,3 +116,21 @@ def test_a_dry_run_view_pads_the_categories_with_cocos_ids(tmp_path):
     ] == list(range(1, 81))
     with pytest.raises(ConfigError, match=r"uses category ids \[3\].*skip_category_ids"):
         with_categories(root, 80, [3])
+
+
+def test_a_segmentation_dry_run_crops_and_pads_to_its_smaller_crop():
+    """cityscapes-80k's dry run crops 256x512 instead of 512x1024 (dry_run.crop_size) and
+    resizes at half the scale; the segmentor's data preprocessor, which pads every batch
+    to its crop, pads to the dry run's crop. The real run keeps the protocol's sizes."""
+    entry = _entry("pspnet_r50-d8_4xb2-80k_cityscapes-512x1024")
+    protocol = load_protocol("cityscapes-80k")
+
+    def sizes(mode):
+        cfg = resolve_run(entry, protocol, 0, "/data", mode=mode).cfg
+        pipeline = cfg["train_dataloader"]["dataset"]["pipeline"]
+        crop = next(t["crop_size"] for t in pipeline if t["type"] == "SegRandomCrop")
+        scale = next(t["scale"] for t in pipeline if t["type"] == "SegRandomResize")
+        return list(crop), list(scale), list(cfg["model"]["data_preprocessor"]["size"])
+
+    assert sizes("train") == ([512, 1024], [2048, 1024], [512, 1024])
+    assert sizes("dry-run") == ([256, 512], [1024, 512], [256, 512])
