@@ -7,6 +7,7 @@ labbench --status              where each run is: queued, running, finished, fai
 labbench --executor slurm ...  the runs as Slurm jobs (see docs/cluster.md)
 labbench --dry-run             every protocol, full ones too: build + dry_run.iters iterations
 labbench --report              the leaderboard from what MLflow holds
+labbench --report --readme README.md   and the README's results section from it
 labbench --sync                send runs an unreachable MLflow server missed
 labbench --publish DEST        after the sweep, publish the weights to the model zoo
 
@@ -28,6 +29,7 @@ from labbench.executor import EXECUTORS, ClusterOptions, make_executor
 from labbench.leaderboard import records_from_mlflow, records_from_work_dir, write_leaderboard
 from labbench.plan import build_plan
 from labbench.protocol import Protocol, load_all_protocols
+from labbench.readme import update_readme
 from labbench.sweep import Sweep, run_states
 from labbench.tracking import Tracker, sync, tracking_uri
 from labcore.errors import ConfigError, LabError, close_matches
@@ -67,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--report", action="store_true", help="write the leaderboard from MLflow and exit"
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        metavar="FILE",
+        help="with --report: rewrite the results section of FILE (between its "
+        "<!-- labbench:results:start/end --> lines) from the leaderboard",
     )
     parser.add_argument(
         "--list", action="store_true", help="list registered configs with their protocols"
@@ -197,7 +206,7 @@ def list_configs(protocols: dict[str, Protocol]) -> int:
     return 0
 
 
-def report(work_dir: Path, protocols: dict[str, Protocol]) -> int:
+def report(work_dir: Path, protocols: dict[str, Protocol], readme: Path | None = None) -> int:
     tracker = _tracker(work_dir)
     try:
         records = records_from_mlflow(tracker, protocols)
@@ -213,6 +222,9 @@ def report(work_dir: Path, protocols: dict[str, Protocol]) -> int:
     paths = write_leaderboard(records, protocols, work_dir / "leaderboard")
     print(paths["md"].read_text())
     print("Leaderboard written: " + ", ".join(str(p) for p in paths.values()))
+    if readme is not None:
+        update_readme(readme, records, protocols)
+        print(f"Results section of {readme} written from it.")
     return 0
 
 
@@ -329,8 +341,10 @@ def _dispatch(args) -> int:
             ) from err
         print(f"Synced {len(logged)} run(s) to {tracker.uri}; {len(present)} were already there.")
         return 0
+    if args.readme is not None and not args.report:
+        raise LabError("--readme rewrites a README from the leaderboard: give --report with it.")
     if args.report:
-        return report(args.work_dir.resolve(), protocols)
+        return report(args.work_dir.resolve(), protocols, readme=args.readme)
     return run_sweep(args, protocols)
 
 
