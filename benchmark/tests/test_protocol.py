@@ -15,6 +15,8 @@ SHIPPED = [
     "imagenet-1k-300e",
     "coco-1x",
     "coco-3x",
+    "coco-50e",
+    "coco-300e",
 ]
 
 

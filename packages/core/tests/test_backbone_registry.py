@@ -15,6 +15,7 @@ SMALL_CONFIGS = {
     "ResNetV1d": dict(depth=34, out_indices=(2,), base_channels=16, stem_channels=16),
     "ResNeXt": dict(depth=50, groups=8, width_per_group=4, base_channels=16, stem_channels=16),
     "MobileNetV2": dict(widen_factor=0.35, out_indices=(2, 4, 7)),
+    "CSPNeXt": dict(deepen_factor=0.167, widen_factor=0.125, out_indices=(1, 2, 3, 4)),
     "ConvNeXt": dict(arch=dict(depths=(1, 1, 2, 1), channels=(8, 16, 32, 64)),
                      out_indices=(0, 3), gap_before_final_norm=False, drop_path_rate=0.1),
     "VisionTransformer": dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2, mlp_dims=64),

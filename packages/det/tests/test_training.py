@@ -27,6 +27,11 @@ CASES = {
     "gfl": ("labdet::gfl/gfl_r18_fpn_shapes.py", 1000, 600, 0.50),
     "faster_rcnn": ("labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py", 1000, 250, 0.50),
 }
+# Detectors whose tiny configs train from scratch (no zoo weights, so no `tiny_zoo`). RTMDet
+# (CSPNeXt at width 0.125): 0.214 AP50 at 400 iterations (seed 0), 0.293 at 600, from 0.0.
+FROM_SCRATCH = {
+    "rtmdet": ("labdet::rtmdet/rtmdet_tiny_shapes.py", 1000, 400, 0.15),
+}
 
 
 def _tiny_run_config(name: str, num_train: int, iters: int):
@@ -63,7 +68,16 @@ def _evaluate(runner, batch_size: int) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_tiny_detector_learns_on_shapes(name, tmp_path, one_thread, tiny_zoo):
-    config, num_train, iters, min_ap50 = CASES[name]
+    _check_learns(name, *CASES[name], tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(FROM_SCRATCH))
+def test_tiny_detector_learns_from_scratch_on_shapes(name, tmp_path, one_thread):
+    _check_learns(name, *FROM_SCRATCH[name], tmp_path)
+
+
+def _check_learns(name, config, num_train, iters, min_ap50, tmp_path):
     runner = build_runner(_tiny_run_config(config, num_train, iters), work_dir=tmp_path)
     before = runner.val()["coco/bbox_mAP_50"]
     runner.train()

@@ -6,7 +6,24 @@ the parent registries without importing their ``locations``, so a labdet config 
 """
 
 import labcore.models  # noqa: F401
-from labdet.models import dense_heads, detectors, losses, roi_heads, task_modules
+from labdet.models import (
+    dense_heads,
+    detectors,
+    losses,
+    necks,
+    roi_heads,
+    task_modules,
+    transformers,
+)
 from labdet.models.data_preprocessor import DetDataPreprocessor
 
-__all__ = ["DetDataPreprocessor", "dense_heads", "detectors", "losses", "roi_heads", "task_modules"]
+__all__ = [
+    "DetDataPreprocessor",
+    "dense_heads",
+    "detectors",
+    "losses",
+    "necks",
+    "roi_heads",
+    "task_modules",
+    "transformers",
+]

@@ -15,6 +15,7 @@ TINY_CONFIGS = [
     "labdet::fcos/fcos_r18_fpn_shapes.py",
     "labdet::atss/atss_r18_fpn_shapes.py",
     "labdet::gfl/gfl_r18_fpn_shapes.py",
+    "labdet::rtmdet/rtmdet_tiny_shapes.py",
     "labdet::faster_rcnn/faster-rcnn_r18_fpn_shapes.py",
     "labdet::mask_rcnn/mask-rcnn_r18_fpn_shapes.py",
     "labdet::cascade_rcnn/cascade-rcnn_r18_fpn_shapes.py",

@@ -1,6 +1,7 @@
 """Detectors."""
 
 from labdet.models.detectors.base import SingleStageDetector, TwoStageDetector
+from labdet.models.detectors.deformable_detr import DeformableDETR
 from labdet.models.detectors.detectors import (
     ATSS,
     FCOS,
@@ -9,15 +10,20 @@ from labdet.models.detectors.detectors import (
     FasterRCNN,
     MaskRCNN,
     RetinaNet,
+    RTMDet,
 )
+from labdet.models.detectors.dino import DINO
 
 __all__ = [
+    "DINO",
+    "DeformableDETR",
     "ATSS",
     "CascadeRCNN",
     "FCOS",
     "GFL",
     "FasterRCNN",
     "MaskRCNN",
+    "RTMDet",
     "RetinaNet",
     "SingleStageDetector",
     "TwoStageDetector",

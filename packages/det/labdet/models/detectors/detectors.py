@@ -42,3 +42,9 @@ class MaskRCNN(TwoStageDetector):
 class CascadeRCNN(TwoStageDetector):
     """Cascade R-CNN (Cai and Vasconcelos, CVPR 2018): RPN proposals refined by a
     CascadeRoIHead; with mask branches in its stages, Cascade Mask R-CNN."""
+
+
+@MODELS.register_module()
+class RTMDet(SingleStageDetector):
+    """RTMDet (Lyu et al., 2022): CSPNeXt backbone, CSPNeXtPAFPN neck and an RTMDetSepBNHead
+    trained with dynamic soft-label assignment."""
