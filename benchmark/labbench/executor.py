@@ -20,6 +20,7 @@ run folder's ``log.txt`` whatever the executor.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import os
@@ -196,15 +197,23 @@ class WorkerProcess:
             [sys.executable, "-m", "labbench.worker", "--serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,  # every run's output goes to its own log.txt
+            # a run's output goes to its own log.txt; what the worker prints outside a run
+            # (an import that fails as it starts) is kept for the run it could not finish
+            stderr=subprocess.PIPE,
             env=env,
             text=True,
             bufsize=1,
         )
         self.current: WorkerRun | None = None
         self.retired = False
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=200)
         self._reader = threading.Thread(target=self._read_replies, daemon=True)
         self._reader.start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    def _read_stderr(self) -> None:
+        for line in self.process.stderr:
+            self.stderr_tail.append(line)
 
     def _read_replies(self) -> None:
         for line in self.process.stdout:
@@ -222,7 +231,7 @@ class WorkerProcess:
         return self.alive() and self.current is None and not self.retired
 
     def submit(self, run_dir: Path) -> WorkerRun:
-        run = WorkerRun(self)
+        run = WorkerRun(self, run_dir)
         self.current = run
         self.process.stdin.write(f"{run_dir}\n")
         self.process.stdin.flush()
@@ -238,8 +247,9 @@ class WorkerRun:
     """The handle of one run in a :class:`WorkerProcess`, as a ``Popen`` is for a run in
     a process of its own: ``poll()``, ``wait()``, ``terminate()``."""
 
-    def __init__(self, worker: WorkerProcess) -> None:
+    def __init__(self, worker: WorkerProcess, run_dir: Path) -> None:
         self.worker = worker
+        self.run_dir = Path(run_dir)
         self.status: int | None = None
 
     def poll(self) -> int | None:
@@ -251,7 +261,20 @@ class WorkerRun:
         self.worker._reader.join(timeout=5)  # a reply written just before it exited
         if self.status is None:
             self.status = code if code != 0 else 1  # ended without answering
+            self._keep_worker_output(code)
         return self.status
+
+    def _keep_worker_output(self, code: int) -> None:
+        """Append to the run's log what its worker printed outside the run before it
+        exited (status ``code``) without answering: why it could not run it."""
+        time.sleep(0.2)  # the last lines of the pipe
+        tail = "".join(self.worker.stderr_tail)
+        with contextlib.suppress(OSError), open(RunFolder(self.run_dir).log_file, "a") as log:
+            log.write(
+                f"\nlabbench.worker --serve (pid {self.worker.process.pid}) exited with "
+                f"status {code} before it finished this run. What it printed outside runs:\n"
+                f"{tail or '(nothing)'}\n"
+            )
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout

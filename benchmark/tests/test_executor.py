@@ -134,3 +134,22 @@ def test_a_preempted_submitit_job_is_requeued_and_resumes_from_its_checkpoint(to
     assert folder.log_tail(100000).count("Checkpoints will be saved to") >= 2
     steps = [r["step"] for r in folder.scalars() if "train/loss" in r]
     assert steps == list(range(1, 25))
+
+
+def test_a_worker_that_cannot_start_says_why_in_the_runs_log(tmp_path):
+    """A worker process that exits before it runs anything (here a shadowing, broken
+    labbench package on its PYTHONPATH) leaves its error in the log of the run it was
+    given, instead of a run that failed with no log at all."""
+    shadow = tmp_path / "shadow" / "labbench"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('labbench is broken here')\n")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text('{"threads": 1}')
+    executor = LocalExecutor(threads=1, env={"PYTHONPATH": str(tmp_path / "shadow")}, workers=1)
+    run = executor.start(run_dir)
+    assert run.wait(timeout=120) != 0
+    log = (run_dir / "log.txt").read_text()
+    assert "exited with status 1 before it finished this run" in log
+    assert "labbench is broken here" in log
+    executor.close()
