@@ -101,38 +101,36 @@ class MlflowSender:
         """Send ``record`` at once while the server answers; keep it in the outbox (in
         order) from the first outage until the outbox is empty. A record the server
         refuses is skipped with a warning."""
-        if record["op"] == "image":
-            self._submit_image(record)
+        if record["op"] != "image":
+            self._send(record, lambda: execute(self.client, self.run_id, record), lambda: record)
             return
+        data = base64.b64decode(record["png"])
+
+        def log_image() -> None:
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / record["file_name"]
+                path.write_bytes(data)
+                self.client.log_artifact(self.run_id, str(path), "images")
+
+        def kept() -> dict[str, Any]:
+            path = self.outbox.keep_file(record["file_name"], data)
+            return dict(op="artifact", path=str(path), artifact_path="images")
+
+        self._send(record, log_image, kept)
+
+    def _send(self, record: dict[str, Any], call, kept) -> None:
+        """``call()`` while the server answers, else the outbox gets ``kept()``."""
         with self._lock:
             if self.outbox is None:
                 try:
-                    execute(self.client, self.run_id, record)
+                    call()
                     return
                 except Exception as err:
                     if not is_outage(err):
                         self._warn_refused(record, err)
                         return
                     self._go_offline(err)
-            self.outbox.append(record)
-
-    def _submit_image(self, record: dict[str, Any]) -> None:
-        data = base64.b64decode(record["png"])
-        with self._lock:
-            if self.outbox is None:
-                with tempfile.TemporaryDirectory() as folder:
-                    path = Path(folder) / record["file_name"]
-                    path.write_bytes(data)
-                    try:
-                        self.client.log_artifact(self.run_id, str(path), "images")
-                        return
-                    except Exception as err:
-                        if not is_outage(err):
-                            self._warn_refused(record, err)
-                            return
-                        self._go_offline(err)
-            path = self.outbox.keep_file(record["file_name"], data)
-            self.outbox.append(dict(op="artifact", path=str(path), artifact_path="images"))
+            self.outbox.append(kept())
 
     def _go_offline(self, err: BaseException) -> None:
         """Start keeping records in the outbox and retrying in the background; say so once."""
