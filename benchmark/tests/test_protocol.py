@@ -16,6 +16,7 @@ SHIPPED = [
     "coco-1x",
     "coco-3x",
     "coco-50e",
+    "coco-detr-12e",
     "coco-300e",
 ]
 

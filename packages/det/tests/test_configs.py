@@ -65,6 +65,7 @@ def test_every_config_is_in_a_metafile_and_every_entry_exists():
                 "coco-1x",
                 "coco-3x",
                 "coco-50e",
+                "coco-detr-12e",
                 "coco-300e",
                 "det-shapes-tiny",
             }

@@ -14,14 +14,22 @@ from labdet.datasets.transforms import (
     PackDetInputs,
     decode_segmentation,
 )
+from labdet.datasets.transforms_multiscale import (
+    DetRandomChoiceResize,
+    DetRandomCrop,
+    RandomChoice,
+)
 
 __all__ = [
     "AnnotationError",
     "CocoDataset",
     "DetPad",
+    "DetRandomChoiceResize",
+    "DetRandomCrop",
     "DetRandomFlip",
     "DetResize",
     "LoadDetAnnotations",
     "PackDetInputs",
+    "RandomChoice",
     "decode_segmentation",
 ]

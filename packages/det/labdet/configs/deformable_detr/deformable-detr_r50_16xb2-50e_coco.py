@@ -1,6 +1,6 @@
 _base_ = [
     "../_base_/models/deformable-detr_r50.py",
-    "../_base_/datasets/coco_detection.py",
+    "../_base_/datasets/coco_detection_detr.py",
     "../_base_/default_runtime.py",
 ]
 

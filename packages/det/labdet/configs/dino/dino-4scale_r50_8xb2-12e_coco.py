@@ -1,8 +1,8 @@
-# DINO-4scale R-50 on the 12-epoch schedule (protocol coco-1x): AdamW lr 1e-4 for a batch of
+# DINO-4scale R-50 on the 12-epoch schedule (protocol coco-detr-12e): AdamW lr 1e-4 for a batch of
 # 16, backbone lr x0.1, gradient norm clipped at 0.1, lr x0.1 after epoch 11.
 _base_ = [
     "../_base_/models/dino-4scale_r50.py",
-    "../_base_/datasets/coco_detection.py",
+    "../_base_/datasets/coco_detection_detr.py",
     "../_base_/default_runtime.py",
 ]
 
