@@ -171,7 +171,8 @@ class Protocol:
         For protocols whose full-size step costs tens of seconds on a CPU, the dry run may
         run the same transforms at fewer pixels: ``dry_run.resize_scale`` replaces the
         ``scale`` of every resize transform in the protocol's own pipelines (``fixed``
-        and ``task_fixed``), ``dry_run.crop_size`` the ``crop_size`` of every crop (and
+        and ``task_fixed``; a multi-scale resize's ``scales`` become that one scale),
+        ``dry_run.crop_size`` the ``crop_size`` of every crop (and
         :func:`labbench.resolve.resolve_run` pads to it where the model's data
         preprocessor pads to a fixed size)."""
         spec = self.dry_run
@@ -197,6 +198,8 @@ class Protocol:
         fixed, task_fixed = copy.deepcopy(self.fixed), copy.deepcopy(self.task_fixed)
         if "resize_scale" in spec:
             _set_transform_arg([fixed, task_fixed], "Resize", "scale", spec["resize_scale"])
+            # a multi-scale resize draws from that one scale
+            _set_transform_arg([fixed, task_fixed], "Resize", "scales", [spec["resize_scale"]])
         if "crop_size" in spec:
             _set_transform_arg([fixed, task_fixed], "Crop", "crop_size", spec["crop_size"])
         for split in ("train_dataloader", "val_dataloader", "test_dataloader"):
