@@ -21,7 +21,7 @@ class DINO(DeformableDETR):
     Args:
         dn_cfg: :class:`~labdet.models.transformers.CdnQueryGenerator` arguments
             (``num_classes``, ``embed_dims`` and ``num_matching_queries`` are filled in).
-        Others as :class:`DeformableDETR` (always two-stage with refinement).
+        kwargs: as :class:`DeformableDETR` (always two-stage with refinement).
 
     Learned: ``query_embedding`` (Q x C content queries); the positional part comes from
     the selected proposals' boxes in every decoder layer.
