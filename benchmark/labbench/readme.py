@@ -3,8 +3,8 @@
 ``labbench --report --readme README.md`` replaces what stands between the two markers
 :data:`START` and :data:`END` of the file with one table per tiny protocol that has runs:
 each config's metric over seeds (mean, std), its difference to the protocol's baseline
-with Welch's p-value, the metrics the protocol reports beside it, and the metafile's
-expected band with whether the mean is inside it. The rows are the leaderboard's
+with Welch's p-value and the metrics the protocol reports beside it. (The metafile's
+expected band, as the sweep knew it, is in the full leaderboard.) The rows are the leaderboard's
 (:func:`labbench.leaderboard.leaderboard_table`), formatted by the same column
 definitions, so a number in the README is the number of the leaderboard it came from.
 """
@@ -29,7 +29,7 @@ from labcore.errors import ConfigError
 START = "<!-- labbench:results:start -->"
 END = "<!-- labbench:results:end -->"
 # the leaderboard's columns a README shows, besides the protocol's reported metrics
-README_COLUMNS = ("config", "seeds", "mean", "std", "diff", "p", "expected")
+README_COLUMNS = ("config", "seeds", "mean", "std", "diff", "p")
 
 
 def results_markdown(records: pd.DataFrame, protocols: dict[str, Protocol]) -> str:
@@ -53,9 +53,9 @@ def results_markdown(records: pd.DataFrame, protocols: dict[str, Protocol]) -> s
     note = (
         f"Written on {date.today().isoformat()} by `labbench --report --readme` from the "
         "runs in MLflow; * marks a difference to the baseline significant by Welch's "
-        "t-test (p < 0.05), Expected the metafile's band. The full leaderboard, with "
-        "confidence intervals and links to every run, is `leaderboard/leaderboard.html` "
-        "of the benchmark's work dir."
+        "t-test (p < 0.05). The full leaderboard, with confidence intervals, the "
+        "metafiles' expected bands and links to every run, is "
+        "`leaderboard/leaderboard.html` of the benchmark's work dir."
     )
     return "\n\n".join([*sections, note])
 
