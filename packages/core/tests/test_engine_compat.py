@@ -222,6 +222,46 @@ def test_config_text_is_formatted_once_per_text():
     assert formatted == compat.ORIGINALS["FormatCode"](text, style_config=style)
 
 
+VISUALIZER_WITHOUT_FIGURE = """
+import sys
+import labcore.engine.compat
+from mmengine.visualization import Visualizer
+labcore.engine.compat.apply()
+visualizer = Visualizer(name="no-figure")
+assert "matplotlib.figure" not in sys.modules, "the figure was made by __init__"
+print(visualizer.dpi)
+"""
+
+
+def test_a_visualizer_makes_its_figure_when_first_drawn_and_draws_as_before():
+    import subprocess
+    import sys
+
+    from mmengine.visualization import Visualizer
+
+    done = subprocess.run(
+        [sys.executable, "-c", VISUALIZER_WITHOUT_FIGURE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "100.0", done.stderr[-3000:]
+    image = np.zeros((24, 32, 3), np.uint8)
+    drawn = []
+    for name, eager in (("lazy", False), ("eager", True)):
+        visualizer = Visualizer(name=f"figure-{name}", fig_save_cfg=dict(frameon=False, dpi=72))
+        if eager:  # the figure as MMEngine makes it, before anything is drawn
+            visualizer.__dict__["_lab_figure"] = list(
+                compat.ORIGINALS["Visualizer._initialize_fig"](visualizer, visualizer.fig_save_cfg)
+            )
+        assert visualizer.dpi == 72
+        visualizer.set_image(image)
+        visualizer.draw_bboxes(np.array([[2, 3, 20, 15]]), edge_colors="r")
+        drawn.append(visualizer.get_image())
+    assert drawn[0].shape == (24, 32, 3) and drawn[0].any()
+    np.testing.assert_array_equal(drawn[0], drawn[1])
+
+
 # --- import labcore stays light; the fixes are applied when MMEngine is imported ------
 
 LIGHT_IMPORT = """

@@ -23,6 +23,9 @@ removes):
 - ``config text``: ``Config.pretty_text`` formats with yapf each time (a runner asks
   for it about five times while it starts: logging, dumping, MLflow, checkpoints);
   the formatted text of the same code is kept, so yapf runs once per config text.
+- ``visualizer figure``: ``Visualizer.__init__`` makes its matplotlib figure (importing
+  matplotlib's figure and Agg canvas) in every runner, which draws nothing unless a
+  visualization hook asks; the figure is made the first time it is used instead.
 - MLflow 3: ``LabMLflowVisBackend`` (:mod:`labcore.engine.mlflow_backend`), set in the
   default runtime config; ``type='MLflowVisBackend'`` builds it too, in every scope.
 - ``yaml``: YAML configs (and every YAML file MMEngine reads) load with a safe loader; a
@@ -51,6 +54,7 @@ def apply() -> None:
     _patch_distributed()
     _patch_cast_data()
     _patch_config_formatting()
+    _patch_lazy_visualizer_figure()
     _patch_safe_yaml()
     _patch_builtin_modules()
     _patch_mlflow_backend_name()
@@ -236,3 +240,57 @@ def _patch_config_formatting() -> None:
         )
 
     mm_config.FormatCode = format_code
+
+
+class _NoFigureYet:
+    """What ``Visualizer.__init__`` sees instead of its figure: the figure is made on first
+    use (see :func:`_patch_lazy_visualizer_figure`)."""
+
+    def get_dpi(self) -> None:
+        return None
+
+
+def _patch_lazy_visualizer_figure() -> None:
+    from mmengine.visualization import Visualizer
+
+    original = Visualizer._initialize_fig
+    ORIGINALS["Visualizer._initialize_fig"] = original
+    parts = ("fig_save_canvas", "fig_save", "ax_save")
+
+    def initialize_fig(self, fig_cfg):
+        if fig_cfg is self.__dict__.get("fig_save_cfg") and "_lab_figure" not in self.__dict__:
+            return None, _NoFigureYet(), None  # the saving figure: made when first used
+        return original(self, fig_cfg)
+
+    def figure(self) -> tuple:
+        made = self.__dict__.get("_lab_figure")
+        if made is None:
+            made = self.__dict__["_lab_figure"] = list(original(self, self.fig_save_cfg))
+        return made
+
+    def part(index: int) -> property:
+        def get(self):
+            placeholder = self.__dict__.get("_lab_no_figure_yet")
+            if placeholder is not None and "_lab_dpi" not in self.__dict__:
+                return placeholder  # inside __init__: ``self.dpi = self.fig_save.get_dpi()``
+            return figure(self)[index]
+
+        def set_(self, value):
+            if isinstance(value, _NoFigureYet):
+                self.__dict__["_lab_no_figure_yet"] = value
+            elif value is not None:  # None: Visualizer.__init__ clearing the figure
+                figure(self)[index] = value
+
+        return property(get, set_)
+
+    def get_dpi(self):
+        dpi = self.__dict__.get("_lab_dpi")
+        return self.fig_save.get_dpi() if dpi is None else dpi
+
+    def set_dpi(self, value):
+        self.__dict__["_lab_dpi"] = value
+
+    Visualizer._initialize_fig = initialize_fig
+    for index, name in enumerate(parts):
+        setattr(Visualizer, name, part(index))
+    Visualizer.dpi = property(get_dpi, set_dpi)
