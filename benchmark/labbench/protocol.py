@@ -21,6 +21,17 @@ protocol's data variables as ``${data_root}``, ``${train_ann}``, ...: those say 
 the data is on this machine and are filled in by the harness. Everything else in
 ``fixed:`` says *what* is compared, and a config that sets any of it to another value is
 refused (see :mod:`labbench.resolve`).
+
+``hooks:`` lists training hooks the protocol adds to every config's ``custom_hooks``
+(e.g. the switch to a plain pipeline for the last epochs of a real-time detector's
+schedule): they belong to the augmentation, so to the protocol.
+
+Where a recipe's published augmentation depends on the model's size (RTMDet's smaller
+models jitter and mix less), ``recipes:`` names each variant in full: a mapping from a
+recipe name to values of ``${...}`` variables used in ``fixed:`` and ``hooks:``, with
+``default_recipe`` the one a config gets unless it names another as
+``protocol_recipe = "NAME"``. A protocol so holds a short, fixed list of augmentations,
+each spelled out, rather than leaving the pipeline to the config.
 """
 
 from __future__ import annotations
@@ -144,6 +155,10 @@ class Protocol:
     # where runs starting from zoo://NAME of a benchmarked config take its weights:
     # "published" (NAME's representative seed) or "per-seed" (NAME's run of their seed)
     upstream_weights: str = "published"
+    # hooks added to every config's custom_hooks; named recipes of ``${...}`` values
+    hooks: tuple[dict[str, Any], ...] = ()
+    recipes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default_recipe: str | None = None
     path: Path | None = None
 
     def checkpoint_every(self) -> int:
@@ -196,12 +211,14 @@ class Protocol:
         else:
             budget = Budget(batch_size=per_device, max_iters=iters)
         fixed, task_fixed = copy.deepcopy(self.fixed), copy.deepcopy(self.task_fixed)
+        hooks = copy.deepcopy(list(self.hooks))
         if "resize_scale" in spec:
-            _set_transform_arg([fixed, task_fixed], "Resize", "scale", spec["resize_scale"])
+            trees = [fixed, task_fixed, hooks]
+            _set_transform_arg(trees, "Resize", "scale", spec["resize_scale"])
             # a multi-scale resize draws from that one scale
-            _set_transform_arg([fixed, task_fixed], "Resize", "scales", [spec["resize_scale"]])
+            _set_transform_arg(trees, "Resize", "scales", [spec["resize_scale"]])
         if "crop_size" in spec:
-            _set_transform_arg([fixed, task_fixed], "Crop", "crop_size", spec["crop_size"])
+            _set_transform_arg([fixed, task_fixed, hooks], "Crop", "crop_size", spec["crop_size"])
         for split in ("train_dataloader", "val_dataloader", "test_dataloader"):
             if split in fixed and isinstance(fixed[split], dict):
                 fixed[split]["num_workers"] = 0
@@ -219,6 +236,7 @@ class Protocol:
                 "seeds": self.seeds[:1],
                 "fixed": fixed,
                 "task_fixed": task_fixed,
+                "hooks": tuple(hooks),
                 "deterministic": False,
                 "estimate_s": float(spec.get("estimate_s", 30.0)),
                 "stop_after_epochs": stop_after_epochs,
@@ -231,6 +249,31 @@ class Protocol:
         """The values of ``${...}`` in ``fixed`` for data found at ``data_root``."""
         return {"data_root": str(data_root), **self.data.variables}
 
+    def recipe_values(self, recipe: str | None) -> dict[str, Any]:
+        """The ``${...}`` values of recipe ``recipe`` (None: ``default_recipe``); a name
+        the protocol lacks is refused with the ones it has."""
+        if recipe is None:
+            recipe = self.default_recipe
+            if recipe is None:
+                return {}
+        if recipe not in self.recipes:
+            if not self.recipes:
+                raise ConfigError(
+                    f"the config names protocol_recipe={recipe!r}, but protocol {self.label} "
+                    "has no recipes; remove protocol_recipe from the config."
+                )
+            near = close_matches(str(recipe), self.recipes)
+            raise ConfigError(
+                f"protocol {self.label} has no recipe {recipe!r}"
+                + (f" (did you mean {', '.join(near)}?)" if near else "")
+                + f"; its recipes: {', '.join(sorted(self.recipes))}."
+            )
+        return dict(self.recipes[recipe])
+
+    def fixed_hooks(self, recipe: str | None = None) -> list[dict[str, Any]]:
+        """The hooks this protocol adds to ``custom_hooks``, with recipe ``recipe``'s values."""
+        return fill_recipe(copy.deepcopy(list(self.hooks)), self.recipe_values(recipe))
+
     def fixed_fields(
         self,
         data_root: str | Path,
@@ -238,11 +281,13 @@ class Protocol:
         task: str | None = None,
         devices: int | None = None,
         fill: bool = True,
+        recipe: str | None = None,
     ) -> dict[str, Any]:
         """The config fragment this protocol fixes for a config of ``task`` (the metafile's
         Task; ``task_fixed`` may fix more for one task, e.g. masks for instance
-        segmentation), with data variables filled in and the budget applied (``train_cfg``
-        and the per-device train batch size)."""
+        segmentation), with the values of ``recipe`` (default: ``default_recipe``) and the
+        data variables filled in and the budget applied (``train_cfg`` and the per-device
+        train batch size)."""
         devices = devices or self.devices
         if self.budget.batch_size % devices:
             raise ConfigError(
@@ -250,7 +295,8 @@ class Protocol:
                 f"divide over {devices} devices; run it on a divisor of the batch size."
             )
         fixed = _merged(self.fixed, self.task_fixed.get(task or "", {}))
-        if fill:  # without: ``${...}`` stay, marking what says where the data is
+        fixed = fill_recipe(fixed, self.recipe_values(recipe))
+        if fill:  # without: the data variables stay, marking what says where the data is
             fixed = fill_variables(fixed, self.data_variables(data_root))
         fixed.setdefault("train_dataloader", {})["batch_size"] = self.budget.batch_size // devices
         fixed["train_cfg"] = self.budget.train_cfg()
@@ -301,6 +347,20 @@ def fill_variables(tree: Any, values: dict[str, str]) -> Any:
     return tree
 
 
+def fill_recipe(tree: Any, values: dict[str, Any]) -> Any:
+    """Replace each string of ``tree`` that is exactly ``${name}``, for a ``name`` of
+    ``values``, by that value as it is (a number, a list, a bool); other strings stay."""
+    if isinstance(tree, dict):
+        return {k: fill_recipe(v, values) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [fill_recipe(v, values) for v in tree]
+    if isinstance(tree, str):
+        match = _VARIABLE.fullmatch(tree)
+        if match and match.group(1) in values:
+            return copy.deepcopy(values[match.group(1)])
+    return tree
+
+
 def uses_variables(tree: Any) -> bool:
     """Whether a protocol value names a data variable (so it says where, not what)."""
     if isinstance(tree, dict):
@@ -338,6 +398,13 @@ def protocol_from_dict(raw: dict[str, Any], path: Path | None = None) -> Protoco
             f"protocol {raw['name']!r}{where}: budget must set exactly one of max_iters and "
             f"max_epochs (got {raw['budget']})."
         )
+    recipes = {str(k): dict(v) for k, v in (raw.get("recipes") or {}).items()}
+    default_recipe = raw.get("default_recipe")
+    if recipes and default_recipe not in recipes:
+        raise ConfigError(
+            f"protocol {raw['name']!r}{where}: default_recipe is {default_recipe!r}; name one "
+            f"of its recipes {sorted(recipes)}."
+        )
     upstream_weights = str(raw.get("upstream_weights", "published"))
     if upstream_weights not in UPSTREAM_WEIGHTS:
         raise ConfigError(
@@ -368,6 +435,9 @@ def protocol_from_dict(raw: dict[str, Any], path: Path | None = None) -> Protoco
         cpu_pins=CpuPins.from_spec(raw.get("cpu_pins")),
         reported_metrics=tuple(_metric(m) for m in raw.get("reported_metrics") or ()),
         upstream_weights=upstream_weights,
+        hooks=tuple(dict(h) for h in raw.get("hooks") or ()),
+        recipes=recipes,
+        default_recipe=default_recipe,
         path=path,
     )
 

@@ -167,12 +167,15 @@ def merge_protocol(
     saves nothing, not even the config's best checkpoint.
     """
     cfg = _plain(cfg)
-    reference = (check or protocol).fixed_fields(data_root, task=task, fill=False)
+    recipe = cfg.get("protocol_recipe")
+    reference = (check or protocol).fixed_fields(data_root, task=task, fill=False, recipe=recipe)
     conflicts = find_conflicts(cfg, reference)
+    conflicts += _hook_conflicts(cfg, (check or protocol).fixed_hooks(recipe))
     if conflicts:
         raise ProtocolConflictError(config_name, (check or protocol).label, conflicts)
-    fixed = protocol.fixed_fields(data_root, task=task, devices=devices)
+    fixed = protocol.fixed_fields(data_root, task=task, devices=devices, recipe=recipe)
     merged = _merge(cfg, {k: v for k, v in fixed.items() if k != "train_cfg"})
+    _add_protocol_hooks(merged, protocol.fixed_hooks(recipe))
     train_cfg = fixed["train_cfg"]
     by_epoch = train_cfg["by_epoch"]
     merged["train_cfg"] = train_cfg
@@ -194,6 +197,27 @@ def merge_protocol(
     if not every:
         checkpoint["save_best"] = None
     return merged
+
+
+def _hook_conflicts(cfg: dict[str, Any], hooks: list[dict[str, Any]]) -> list[tuple[str, Any, Any]]:
+    """``(key, config hook, protocol hook)`` for each protocol hook whose type the config
+    lists in ``custom_hooks`` with other arguments."""
+    own = {h.get("type"): h for h in cfg.get("custom_hooks") or [] if isinstance(h, dict)}
+    return [
+        (f"custom_hooks[type={hook['type']}]", own[hook["type"]], hook)
+        for hook in hooks
+        if hook["type"] in own and _plain(own[hook["type"]]) != _plain(hook)
+    ]
+
+
+def _add_protocol_hooks(cfg: dict[str, Any], hooks: list[dict[str, Any]]) -> None:
+    """Append to ``cfg['custom_hooks']`` the protocol's hooks it does not list already
+    (a config that lists one lists it as the protocol does: see :func:`_hook_conflicts`)."""
+    own = list(cfg.get("custom_hooks") or [])
+    types = {h.get("type") for h in own if isinstance(h, dict)}
+    missing = [hook for hook in hooks if hook["type"] not in types]
+    if missing:
+        cfg["custom_hooks"] = own + missing
 
 
 def run_hash(cfg: dict[str, Any], protocol: Protocol, seed: int) -> str:

@@ -6,7 +6,14 @@ import pytest
 
 from labbench.discovery import registered_configs
 from labbench.protocol import load_protocol
-from labbench.resolve import ProtocolConflictError, find_conflicts, merge_protocol, resolve_run
+from labbench.resolve import (
+    ProtocolConflictError,
+    find_conflicts,
+    load_config,
+    merge_protocol,
+    resolve_run,
+)
+from labcore.errors import ConfigError
 
 
 def _entry(name):
@@ -134,3 +141,77 @@ def test_a_segmentation_dry_run_crops_and_pads_to_its_smaller_crop():
 
     assert sizes("train") == ([512, 1024], [2048, 1024], [512, 1024])
     assert sizes("dry-run") == ([256, 512], [1024, 512], [256, 512])
+
+
+# RTMDet's recipes under coco-300e: each size's augmentation is a named recipe of the protocol.
+RTMDET = {
+    "rtmdet_l_8xb32-300e_coco": ("rtmdet-l", [0.1, 2.0], 1.0),
+    "rtmdet_m_8xb32-300e_coco": ("rtmdet-l", [0.1, 2.0], 1.0),
+    "rtmdet_s_8xb32-300e_coco": ("rtmdet-s", [0.5, 2.0], 1.0),
+    "rtmdet_tiny_8xb32-300e_coco": ("rtmdet-tiny", [0.5, 2.0], 0.5),
+}
+
+
+def _transform(pipeline, kind):
+    return next(t for t in pipeline if t["type"] == kind)
+
+
+@pytest.mark.parametrize("name", sorted(RTMDET))
+def test_each_rtmdet_config_resolves_under_its_own_recipe_with_one_pipeline_switch(name):
+    recipe, jitter, mixup_prob = RTMDET[name]
+    spec = resolve_run(_entry(name), load_protocol("coco-300e"), 0, "/coco")
+    assert spec.cfg["protocol_recipe"] == recipe
+    pipeline = spec.cfg["train_dataloader"]["dataset"]["pipeline"]
+    assert [t["type"] for t in pipeline] == [
+        "LoadImageFromFile",
+        "LoadDetAnnotations",
+        "CachedMosaic",
+        "DetRandomResize",
+        "DetRandomCrop",
+        "YOLOXHSVRandomAug",
+        "DetRandomFlip",
+        "DetPad",
+        "CachedMixUp",
+        "PackDetInputs",
+    ]
+    assert list(_transform(pipeline, "DetRandomResize")["ratio_range"]) == jitter
+    assert _transform(pipeline, "CachedMixUp")["prob"] == mixup_prob
+    switches = [h for h in spec.cfg["custom_hooks"] if h["type"] == "PipelineSwitchHook"]
+    assert len(switches) == 1 and switches[0]["switch_epoch"] == 280
+    stage2 = switches[0]["switch_pipeline"]
+    assert list(_transform(stage2, "DetRandomResize")["ratio_range"]) == jitter
+    assert "CachedMosaic" not in [t["type"] for t in stage2]
+    assert spec.cfg["train_dataloader"]["persistent_workers"] is False
+
+
+def test_a_config_whose_augmentation_is_not_its_recipes_is_refused():
+    protocol = load_protocol("coco-300e")
+    cfg = load_config(_entry("rtmdet_tiny_8xb32-300e_coco")).to_dict()
+    cfg["protocol_recipe"] = "rtmdet-l"  # tiny's pipeline, l's recipe
+    with pytest.raises(ProtocolConflictError, match="train_dataloader.dataset.pipeline"):
+        merge_protocol(cfg, protocol, data_root="/d", seed=0, config_name="tiny.py")
+    cfg["protocol_recipe"] = "rtmdet-tyni"
+    with pytest.raises(ConfigError, match="no recipe 'rtmdet-tyni' \\(did you mean rtmdet-tiny"):
+        merge_protocol(cfg, protocol, data_root="/d", seed=0, config_name="tiny.py")
+    # a config that names a recipe of a protocol without recipes
+    with pytest.raises(ConfigError, match="has no recipes; remove protocol_recipe"):
+        load_protocol("coco-1x").recipe_values("rtmdet-l")
+
+
+def test_a_config_without_augmentation_gets_the_default_recipe_and_the_protocols_hooks():
+    protocol = load_protocol("coco-300e")
+    cfg = {
+        "model": {"type": "X"},
+        "custom_hooks": [{"type": "EMAHook", "momentum": 0.0002}],
+    }
+    merged = merge_protocol(cfg, protocol, data_root="/d", seed=0, config_name="x.py")
+    pipeline = merged["train_dataloader"]["dataset"]["pipeline"]
+    assert _transform(pipeline, "DetRandomResize")["ratio_range"] == [0.1, 2.0]
+    assert _transform(pipeline, "CachedMosaic")["max_cached_images"] == 40
+    assert [h["type"] for h in merged["custom_hooks"]] == ["EMAHook", "PipelineSwitchHook"]
+    # the same hook with other arguments is the protocol's to set
+    cfg["custom_hooks"].append(
+        {"type": "PipelineSwitchHook", "switch_epoch": 290, "switch_pipeline": []}
+    )
+    with pytest.raises(ProtocolConflictError, match=r"custom_hooks\[type=PipelineSwitchHook\]"):
+        merge_protocol(cfg, protocol, data_root="/d", seed=0, config_name="x.py")

@@ -90,3 +90,63 @@ def _check_learns(name, config, num_train, iters, min_ap50, tmp_path):
         single = _evaluate(runner, batch_size=1)
         for key, value in after.items():
             assert single[key] == pytest.approx(value, abs=2e-3), key
+
+
+def test_the_rtmdet_recipe_trains_through_its_pipeline_switch(tmp_path, one_thread):
+    """Protocol coco-300e's augmentation (Mosaic, jitter, crop, HSV, flip, pad, MixUp) at a
+    fifth of its size, on the tiny RTMDet, in a persistent worker: epoch 0 under it, epoch
+    1 after PipelineSwitchHook's switch to jitter-crop-flip. Every batch is 128x128 and
+    every loss finite."""
+    from labcore.engine.hooks import PipelineSwitchHook
+
+    size = 128
+    strong = [
+        dict(type="LoadImageFromFile"),
+        dict(type="LoadDetAnnotations", with_mask=False),
+        dict(type="CachedMosaic", img_scale=(size, size), max_cached_images=8, random_pop=False),
+        dict(type="DetRandomResize", scale=(2 * size, 2 * size), ratio_range=(0.5, 2.0)),
+        dict(type="DetRandomCrop", crop_size=(size, size)),
+        dict(type="YOLOXHSVRandomAug"),
+        dict(type="DetRandomFlip", prob=0.5),
+        dict(type="DetPad", size=(size, size), pad_value=114),
+        dict(type="CachedMixUp", img_scale=(size, size), ratio_range=(1.0, 1.0), prob=0.5),
+        dict(type="PackDetInputs"),
+    ]
+    plain = [strong[0], strong[1], *strong[3:8], strong[-1]]
+    plain[2] = dict(type="DetRandomResize", scale=(size, size), ratio_range=(0.5, 2.0))
+    cfg = load_config("labdet::rtmdet/rtmdet_tiny_shapes.py")
+    cfg.mlflow = False
+    shapes = dict(num_train=48, num_val=8, image_size=size, seed=0, version=1)
+    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        cfg[key].dataset.synthetic = shapes
+    cfg.train_dataloader.update(
+        num_workers=1,
+        persistent_workers=True,
+        sampler=dict(type="DefaultSampler", shuffle=True),
+    )
+    cfg.train_dataloader.dataset.pipeline = strong
+    cfg.train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=2, val_interval=10)
+    cfg.param_scheduler = [dict(type="ConstantLR", factor=1.0, by_epoch=False)]
+    cfg.default_hooks.checkpoint = dict(type="CheckpointHook", interval=10)
+    cfg.log_processor = dict(by_epoch=True)
+    cfg.custom_hooks = [
+        dict(type="PipelineSwitchHook", switch_epoch=1, switch_pipeline=plain),
+    ]
+    cfg.randomness = dict(seed=0)
+    runner = build_runner(cfg, work_dir=tmp_path)
+    shapes_seen = set()
+    original = runner.model.train_step
+
+    def train_step(data, optim_wrapper):
+        shapes_seen.update(tuple(img.shape) for img in data["inputs"])
+        return original(data, optim_wrapper)
+
+    runner.model.train_step = train_step
+    runner.train()
+    assert shapes_seen == {(3, size, size)}
+    losses = runner.message_hub.get_scalar("train/loss").data[0]
+    assert len(losses) == 12 and torch.isfinite(torch.as_tensor(losses)).all()
+    switch = next(h for h in runner.hooks if isinstance(h, PipelineSwitchHook))
+    assert switch.switched
+    pipeline = [type(t).__name__ for t in runner.train_loop.dataloader.dataset.pipeline.transforms]
+    assert "CachedMosaic" not in pipeline and "DetRandomResize" in pipeline

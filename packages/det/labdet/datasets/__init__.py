@@ -14,22 +14,29 @@ from labdet.datasets.transforms import (
     PackDetInputs,
     decode_segmentation,
 )
+from labdet.datasets.transforms_color import YOLOXHSVRandomAug
+from labdet.datasets.transforms_mix import CachedMixUp, CachedMosaic
 from labdet.datasets.transforms_multiscale import (
     DetRandomChoiceResize,
     DetRandomCrop,
+    DetRandomResize,
     RandomChoice,
 )
 
 __all__ = [
     "AnnotationError",
+    "CachedMixUp",
+    "CachedMosaic",
     "CocoDataset",
     "DetPad",
     "DetRandomChoiceResize",
     "DetRandomCrop",
     "DetRandomFlip",
+    "DetRandomResize",
     "DetResize",
     "LoadDetAnnotations",
     "PackDetInputs",
     "RandomChoice",
+    "YOLOXHSVRandomAug",
     "decode_segmentation",
 ]

@@ -20,6 +20,7 @@ from pycocotools import mask as mask_utils
 from torchvision import tv_tensors
 from torchvision.transforms.v2 import functional as tvf
 
+from labcore.errors import ConfigError
 from labdet.datasets.coco import AnnotationError
 from labdet.registry import TRANSFORMS
 
@@ -164,16 +165,43 @@ class DetRandomFlip:
 @TRANSFORMS.register_module()
 class DetPad:
     """Pad image (with ``pad_value``) and masks (with 0) at the bottom and right to a
-    multiple of ``size_divisor``; boxes keep their coordinates. Sets ``pad_shape``."""
+    multiple of ``size_divisor``, or to exactly ``size`` (w, h) when given (MMDetection's
+    ``Pad(size=...)``; ``pad_val=dict(img=(114, 114, 114))`` there is ``pad_value=114``
+    here). Boxes keep their coordinates; ``img_shape`` stays the content's size and
+    ``pad_shape`` (h, w) is set. An image larger than ``size`` is an error.
+    """
 
-    def __init__(self, *, size_divisor: int = 32, pad_value: int = 0):
+    def __init__(
+        self,
+        *,
+        size_divisor: int = 32,
+        pad_value: int = 0,
+        size: tuple[int, int] | None = None,
+    ):
+        if size is not None:
+            size = tuple(int(v) for v in size)
+            if len(size) != 2 or min(size) <= 0:
+                raise ConfigError(
+                    f"DetPad: size={list(size)} must be two positive sizes (w, h), "
+                    f"e.g. size=(640, 640), or None to pad to a multiple of size_divisor."
+                )
         self.size_divisor = size_divisor
         self.pad_value = pad_value
+        self.size = size
 
     def __call__(self, results: dict) -> dict:
         height, width = results["img_shape"][:2]
-        d = self.size_divisor
-        pad_h, pad_w = -height % d, -width % d
+        if self.size is None:
+            d = self.size_divisor
+            pad_h, pad_w = -height % d, -width % d
+        else:
+            pad_w, pad_h = self.size[0] - width, self.size[1] - height
+            if pad_w < 0 or pad_h < 0:
+                raise ConfigError(
+                    f"DetPad: the image ({height} x {width}, h x w) is larger than "
+                    f"size={self.size} (w, h); resize or crop it to fit first "
+                    f"(e.g. DetRandomCrop), or use a larger size."
+                )
         geometry = _geometry(results)
         padded = {"img": tvf.pad(geometry["img"], [0, 0, pad_w, pad_h], fill=self.pad_value)}
         if "gt_masks" in geometry:
@@ -187,7 +215,10 @@ class DetPad:
         return results
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(size_divisor={self.size_divisor})"
+        return (
+            f"{type(self).__name__}(size_divisor={self.size_divisor}, "
+            f"pad_value={self.pad_value}, size={self.size})"
+        )
 
 
 @TRANSFORMS.register_module()

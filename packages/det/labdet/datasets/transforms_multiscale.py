@@ -1,9 +1,13 @@
-"""Multi-scale training augmentation of the DETR family: a random choice between pipelines,
-a resize to one of several scales, and a random crop.
+"""Multi-scale training augmentation: the DETR family's random choice between pipelines,
+resize to one of several scales and random crop, and RTMDet's large-scale jitter.
 
 MMDetection's Deformable DETR / DINO recipe is, after the flip, a :class:`RandomChoice` of
 ``[DetRandomChoiceResize(11 scales)]`` and ``[DetRandomChoiceResize(400/500/600),
 DetRandomCrop(absolute_range 384..600), DetRandomChoiceResize(11 scales)]``.
+
+RTMDet's large-scale jitter is :class:`DetRandomResize` (a scale times a random ratio,
+MMDetection's RandomResize) after the mosaic, then :class:`DetRandomCrop` to the
+training size.
 
 The transforms act on the ``results`` dict of labdet.datasets.transforms (``img``
 ndarray[H, W, 3], ``img_shape``, ``gt_bboxes`` ndarray[N, 4] x1 y1 x2 y2, ``gt_labels``,
@@ -13,6 +17,7 @@ as DetRandomFlip does.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -76,6 +81,65 @@ class DetRandomChoiceResize:
     def __repr__(self) -> str:
         scales = [r.scale for r in self.resizes]
         return f"{type(self).__name__}(scales={scales}, keep_ratio={self.keep_ratio})"
+
+
+@TRANSFORMS.register_module()
+class DetRandomResize:
+    """Resize image, boxes and masks with :class:`DetResize` to ``scale`` times a random
+    ratio (MMDetection's RandomResize with one scale and a ``ratio_range``).
+
+    Args:
+        scale: (w, h) of the target before the ratio.
+        ratio_range: (low, high): the ratio r is drawn uniformly from it for each sample
+            and the target is ``(int(w * r), int(h * r))``; None: the target is ``scale``.
+        keep_ratio: fit the image inside the target keeping its aspect ratio (long and
+            short sides as :class:`DetResize`); when False, resize to the target exactly.
+
+    Writes ``img``, ``img_shape``, ``gt_bboxes``, ``gt_masks`` and ``scale_factor`` as
+    :class:`DetResize` does.
+    """
+
+    def __init__(
+        self,
+        *,
+        scale: Sequence[int],
+        ratio_range: Sequence[float] | None = None,
+        keep_ratio: bool = True,
+    ):
+        if len(scale) != 2 or not all(isinstance(v, numbers.Real) and v > 0 for v in scale):
+            raise ConfigError(
+                f"DetRandomResize: scale={list(scale)} must be one (w, h) scale of two "
+                f"positive sizes, e.g. scale=(1280, 1280); for a choice between scales use "
+                f"DetRandomChoiceResize."
+            )
+        if ratio_range is not None:
+            low, high = (float(v) for v in ratio_range)
+            if not 0 < low <= high:
+                raise ConfigError(
+                    f"DetRandomResize: ratio_range={list(ratio_range)} must be (low, high) "
+                    f"with 0 < low <= high, e.g. ratio_range=(0.1, 2.0); or None."
+                )
+            ratio_range = (low, high)
+        self.scale = (int(scale[0]), int(scale[1]))
+        self.ratio_range = ratio_range
+        self.keep_ratio = keep_ratio
+
+    def target_scale(self) -> tuple[int, int]:
+        """A (w, h) target drawn for one sample."""
+        if self.ratio_range is None:
+            return self.scale
+        low, high = self.ratio_range
+        ratio = low + (high - low) * float(torch.rand((), dtype=torch.float64))
+        return int(self.scale[0] * ratio), int(self.scale[1] * ratio)
+
+    def __call__(self, results: dict) -> dict:
+        return DetResize(scale=self.target_scale(), keep_ratio=self.keep_ratio)(results)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(scale={self.scale}, ratio_range={self.ratio_range}, "
+            f"keep_ratio={self.keep_ratio})"
+        )
 
 
 @TRANSFORMS.register_module()

@@ -6,6 +6,7 @@ from mmengine.registry import init_default_scope
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from labcore.errors import ConfigError
 from labdet.datasets import (
     AnnotationError,
     CocoDataset,
@@ -68,6 +69,28 @@ def test_pad_to_multiple_keeps_content_and_boxes():
     assert out["img"].shape == (64, 64, 3) and out["pad_shape"] == (64, 64)
     assert out["img_shape"] == (40, 60) and out["gt_masks"].shape == (1, 64, 64)
     np.testing.assert_allclose(out["gt_bboxes"], [[5, 10, 25, 20]])
+
+
+def test_pad_to_size_fills_bottom_right_and_keeps_content_and_boxes():
+    results = _results()
+    out = DetPad(size=(64, 48), pad_value=114)(_results())  # size is (w, h)
+    assert out["img"].shape == (48, 64, 3) and out["pad_shape"] == (48, 64)
+    assert out["img_shape"] == (40, 60) and out["gt_masks"].shape == (1, 48, 64)
+    np.testing.assert_array_equal(out["img"][:40, :60], results["img"])
+    assert (out["img"][40:] == 114).all() and (out["img"][:, 60:] == 114).all()
+    np.testing.assert_array_equal(out["gt_masks"][0, :40, :60], results["gt_masks"][0])
+    assert not out["gt_masks"][0, 40:].any() and not out["gt_masks"][0, :, 60:].any()
+    np.testing.assert_array_equal(out["gt_bboxes"], results["gt_bboxes"])
+    exact = DetPad(size=(60, 40), pad_value=114)(_results())
+    np.testing.assert_array_equal(exact["img"], results["img"])
+    assert "size=(64, 48)" in repr(DetPad(size=(64, 48)))
+
+
+def test_pad_to_a_size_smaller_than_the_image_is_an_error():
+    with pytest.raises(ConfigError, match=r"larger than size=\(50, 50\)"):
+        DetPad(size=(50, 50))(_results())  # 40 x 60 is wider than 50
+    with pytest.raises(ConfigError, match="size="):
+        DetPad(size=(0, 64))
 
 
 def test_pack_splits_crowd_and_converts_to_tensors():

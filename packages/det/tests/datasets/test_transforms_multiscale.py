@@ -1,4 +1,5 @@
-"""The DETR family's multi-scale augmentation: random choice, choice resize, random crop."""
+"""Multi-scale augmentation: random choice, choice resize, random crop (the DETR family) and
+random resize (RTMDet's large-scale jitter)."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,12 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 from labcore.errors import ConfigError
-from labdet.datasets import DetRandomChoiceResize, DetRandomCrop, RandomChoice
+from labdet.datasets import (
+    DetRandomChoiceResize,
+    DetRandomCrop,
+    DetRandomResize,
+    RandomChoice,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +108,37 @@ def test_choice_resize_draws_every_scale_and_keeps_the_ratio():
     out = DetRandomChoiceResize(scales=[(600, 4200)])(_results())
     np.testing.assert_allclose(out["gt_bboxes"][0], [50, 100, 250, 200])  # x10
     assert out["scale_factor"] == (10.0, 10.0)
+
+
+def test_random_resize_jitters_the_scale_and_moves_boxes_and_masks_with_the_image():
+    resize = DetRandomResize(scale=(100, 100), ratio_range=(0.5, 2.0))
+    long_sides = set()
+    for seed in range(30):
+        torch.manual_seed(seed)
+        results = _results()  # 60 x 80: the long side fits the target's 100 * r
+        out = resize(results)
+        h, w = out["img_shape"]
+        assert out["img"].shape == (h, w, 3) and out["gt_masks"].shape == (3, h, w)
+        assert 50 <= w <= 200 and abs(w / h - 80 / 60) < 0.05
+        long_sides.add(w)
+        sx, sy = out["scale_factor"]
+        assert (sx, sy) == (w / 80, h / 60)
+        expected = _results()["gt_bboxes"] * np.array([sx, sy, sx, sy], dtype=np.float32)
+        np.testing.assert_allclose(out["gt_bboxes"], expected, rtol=1e-5)
+    assert len(long_sides) > 20 and min(long_sides) < 70 and max(long_sides) > 180
+
+
+def test_random_resize_without_a_ratio_range_is_a_resize_to_the_scale():
+    assert DetRandomResize(scale=(120, 100))(_results())["img_shape"] == (90, 120)
+    torch.manual_seed(0)
+    out = DetRandomResize(scale=(100, 50), ratio_range=(1.2, 1.5), keep_ratio=False)(_results())
+    h, w = out["img_shape"]
+    assert 60 <= h <= 75 and w in (2 * h, 2 * h + 1)  # the target's (w, h) = (100r, 50r)
+    with pytest.raises(ConfigError, match="one \\(w, h\\) scale"):
+        DetRandomResize(scale=[(1280, 1280), (640, 640)])
+    with pytest.raises(ConfigError, match="ratio_range"):
+        DetRandomResize(scale=(640, 640), ratio_range=(2.0, 0.1))
+    assert "ratio_range=(0.1, 2.0)" in repr(DetRandomResize(scale=(64, 64), ratio_range=(0.1, 2)))
 
 
 def test_random_choice_runs_one_branch_and_passes_a_dropped_sample_on():

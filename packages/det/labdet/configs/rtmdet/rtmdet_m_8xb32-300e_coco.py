@@ -1,6 +1,6 @@
 # RTMDet-m, MMDetection's rtmdet_m_8xb32-300e_coco (24.71M parameters): RTMDet-l at depth 0.67
 # and width 0.75, a 192-channel neck of two-block CSP layers, distances regressed directly.
-# The same recipe and the same missing augmentation as rtmdet_l_8xb32-300e_coco.py.
+# RTMDet-l's schedule and augmentation (protocol coco-300e's recipe rtmdet-l), as MMDetection's.
 _base_ = ["./rtmdet_l_8xb32-300e_coco.py"]
 
 model = dict(
