@@ -158,7 +158,7 @@ class CachedMosaic:
         if _uniform(0, 1) > self.prob:
             return results
         indices = [_randint(len(self.results_cache)) for _ in range(3)]
-        patches = [copy.deepcopy(self.results_cache[i]) for i in indices]
+        patches = [self.results_cache[i] for i in indices]  # read, never written
         width, height = self.img_scale
         center_x = int(_uniform(*self.center_ratio_range) * width)
         center_y = int(_uniform(*self.center_ratio_range) * height)
@@ -308,7 +308,7 @@ class CachedMixUp:
                 break
         if not len(self.results_cache[index]["gt_bboxes"]):
             return results
-        retrieved = copy.deepcopy(self.results_cache[index])
+        retrieved = self.results_cache[index]  # read, never written
         jit_factor = _uniform(*self.ratio_range)
         flip = _uniform(0, 1) > self.flip_ratio
         return self.mix(results, retrieved, jit_factor, flip)
@@ -341,8 +341,8 @@ class CachedMixUp:
         origin_h, origin_w = canvas.shape[:2]
         target_h, target_w = results["img"].shape[:2]
         padded = np.full(
-            (max(origin_h, target_h), max(origin_w, target_w), 3), self.pad_val, dtype=np.float64
-        ).astype(np.uint8)
+            (max(origin_h, target_h), max(origin_w, target_w), 3), self.pad_val, dtype=np.uint8
+        )
         padded[:origin_h, :origin_w] = canvas  # truncates, as MMDetection's assignment does
         if offset is None:
             y_offset = int(torch.randint(padded.shape[0] - target_h + 1, ()))

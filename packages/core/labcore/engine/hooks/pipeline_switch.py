@@ -11,6 +11,7 @@ from typing import Any
 
 from mmengine.dataset import Compose
 from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop
 
 from labcore.errors import ConfigError
 from labcore.registry import HOOKS
@@ -63,7 +64,7 @@ class PipelineSwitchHook(Hook):
         self.switched = False
 
     def before_train(self, runner) -> None:
-        if not runner.train_loop.__class__.__name__.startswith("EpochBased"):
+        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
             raise ConfigError(
                 f"PipelineSwitchHook switches at an epoch, but the training loop is "
                 f"{type(runner.train_loop).__name__}; use it with an epoch-based loop "
