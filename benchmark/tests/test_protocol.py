@@ -49,6 +49,9 @@ def test_shipped_protocols_load_and_fix_what_a_comparison_needs():
     tiny = [p for p in protocols.values() if p.tiny]
     assert {p.name for p in tiny} >= {"cls-shapes-tiny", "det-shapes-tiny"}
     assert all(p.data.is_synthetic and p.deterministic for p in tiny)
+    # and pins its CPU kernels, so its numbers hold on any x86-64 machine with AVX2
+    unpinned = sorted(p.name for p in tiny if p.cpu_pins is None)
+    assert not unpinned, f"tiny protocols without cpu_pins: {unpinned}"
     # every tiny protocol ranks over three seeds, a pretraining stage too: the linear
     # probe of seed i starts from its run of seed i
     assert all(len(p.seeds) == 3 for p in tiny)
