@@ -22,8 +22,10 @@ def test_tiny_fcn_learns_on_shapes(tmp_path, one_thread, tiny_zoo):
     losses = runner.message_hub.get_scalar("train/loss").data[0]
     assert losses[-20:].mean() < 0.3 * losses[:20].mean()
     after = runner.val()
-    # measured 0.621 (seed 0; seeds 1, 2: 0.626, 0.611); the untrained model scores ~0.002
-    assert after["seg/mIoU"] >= 0.6
+    # measured 0.621 (seed 0; seeds 1, 2: 0.626, 0.611) on one machine and 0.5997 (seed 0)
+    # on another: this test runs unpinned, so its floor sits under both, far above the
+    # untrained model's ~0.002
+    assert after["seg/mIoU"] >= 0.5
     assert after["seg/mIoU"] > before["seg/mIoU"] + 0.5
     assert after["seg/IoU.background"] > 0.95
     shapes = [key for key in after if key.startswith("seg/IoU.") and key != "seg/IoU.background"]
